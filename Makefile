@@ -1,0 +1,47 @@
+# `make run`: the whole product on embedded defaults (SQLite, filesystem broker), no server needed.
+# `make test`: the full suite on PostgreSQL and Redis/RabbitMQ (started if they are stopped).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint check bench services install clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var:
+	mkdir -p var/broker/queue var/broker/processed var/outbox
+
+run: install var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py beat_sync
+	$(BIN)/python manage.py seed_demo --customers 200 --if-empty
+	$(BIN)/python manage.py ensure_superuser
+	$(BIN)/honcho start
+
+services:
+	bin/services
+
+test: install services
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: install var
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+		ALLOWED_HOSTS=crm.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+bench: install services
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,183 @@
+"""Settings shared by every environment. Everything deployment-specific comes from the environment."""
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+from config.settings.env import BASE_DIR, env
+
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_celery_beat",
+    "phonenumber_field",
+    "anymail",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "crm",
+    "loyalty",
+    "notifications",
+    "surveys",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# Default: a SQLite file in the project, so `make run` needs no server. Production and the test
+# suite use PostgreSQL through DATABASE_URL.
+DATABASES = {
+    "default": environ.Env.db_url_config(
+        env("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file: WAL lets readers run beside the writer, and
+    # IMMEDIATE transactions take the write lock up front instead of failing mid-transaction.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation and time ------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("et", _("Estonian")),
+    ("fi", _("Finnish")),
+    ("ru", _("Russian")),
+    ("sv", _("Swedish")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"  # storage and server time; customers' own zones are computed per customer
+# The zone given to a customer created without one (e.g. by the POS or an import).
+DEFAULT_CUSTOMER_TIME_ZONE = env("DEFAULT_CUSTOMER_TIME_ZONE", default="Europe/Tallinn")
+
+# Local numbers ("5123 4567") are read as numbers of this region; stored as E.164.
+DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="EE")
+PHONENUMBER_DEFAULT_REGION = DEFAULT_PHONE_REGION
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Brand identity: every message names the sender and says how to reach it ------------------
+BRAND_NAME = env("BRAND_NAME", default="Corner Shop")
+BRAND_SENDER_EMAIL = env("BRAND_SENDER_EMAIL", default="hello@cornershop.example")
+BRAND_SMS_SENDER_ID = env("BRAND_SMS_SENDER_ID", default="CornerShop")  # alphanumeric, <= 11 chars
+BRAND_CONTACT_PHONE = env("BRAND_CONTACT_PHONE", default="+372 600 0000")
+BRAND_CONTACT_EMAIL = env("BRAND_CONTACT_EMAIL", default="support@cornershop.example")
+# Absolute base of links put into messages (unsubscribe, preference centre, surveys).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+
+# --- E-mail ---------------------------------------------------------------------------------
+# Any django-anymail ESP works by setting EMAIL_BACKEND (e.g. anymail.backends.mailgun.EmailBackend)
+# and ANYMAIL; the default writes messages to files that staff can read.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "outbox"))
+DEFAULT_FROM_EMAIL = f"{BRAND_NAME} <{BRAND_SENDER_EMAIL}>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = env.json("ANYMAIL", default={})
+
+# --- Celery ---------------------------------------------------------------------------------
+# Default broker: kombu's filesystem transport, which needs no server. Redis and RabbitMQ URLs
+# (redis://..., amqp://...) work unchanged.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "filesystem://"
+BROKER_DATA_DIR = BASE_DIR / "var" / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DATA_DIR / "queue"),
+        "data_folder_out": str(BROKER_DATA_DIR / "queue"),
+        "processed_folder": str(BROKER_DATA_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A task not acknowledged within this many seconds is redelivered (Redis); it must exceed
+    # the longest task, or tasks run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = None  # tasks record their outcome in the database, not in a result store
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Acknowledge after the task ran, and requeue when the worker dies: tasks are idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# The fixed, small set of beat jobs: `manage.py beat_sync` creates the missing ones and leaves
+# the existing ones as staff edited them in the admin. Per-customer timing lives in the database.
+BEAT_JOBS = {
+    "heartbeat": {"task": "crm.tasks.heartbeat_task", "every_seconds": 60},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,82 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Customer, District, Interaction, Store
+from crm.selectors import customer_search
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "city", "country", "parent"]
+    list_filter = ["country", "city"]
+    search_fields = ["name", "city"]
+    autocomplete_fields = ["parent"]
+    list_select_related = ["parent"]
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "district", "phone", "is_active"]
+    list_filter = ["is_active", "district__country", "district__city"]
+    search_fields = ["code", "name", "address"]
+    autocomplete_fields = ["district"]
+    list_select_related = ["district"]
+
+
+class InteractionInline(admin.TabularInline):
+    model = Interaction
+    fields = ["occurred_at", "kind", "summary", "staff", "store"]
+    autocomplete_fields = ["staff", "store"]
+    extra = 1
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("staff", "store")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
+    list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
+    # Matched by customer_search below (name, e-mail, external id, phone in any format).
+    search_fields = ["first_name", "last_name", "email", "external_id"]
+    search_help_text = _("Name, e-mail, loyalty card / external id, or a phone number in any format")
+    autocomplete_fields = ["home_district", "home_store"]
+    list_select_related = ["home_district", "home_store"]
+    show_full_result_count = False
+    ordering = ["-created_at", "-id"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [InteractionInline]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
+        (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
+        (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
+        (_("System"), {"fields": ["public_id", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset & customer_search(search_term), False
+
+    def save_formset(self, request, form, formset, change):
+        # New interactions default to the staff member who typed them.
+        for instance in formset.save(commit=False):
+            if isinstance(instance, Interaction) and instance.staff_id is None:
+                instance.staff = request.user
+            instance.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "customer", "kind", "staff", "store"]
+    list_filter = ["kind"]
+    search_fields = ["summary"]
+    autocomplete_fields = ["customer", "staff", "store"]
+    list_select_related = ["customer", "staff", "store"]
+    show_full_result_count = False
+    date_hierarchy = "occurred_at"

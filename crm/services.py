@@ -1,0 +1,296 @@
+"""Writes to the CRM: every create and update goes through here."""
+
+import csv
+import datetime
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Customer, District, Interaction, Language, Store
+from crm.normalization import normalize_email, normalize_phone, validate_time_zone
+
+IMPORT_BATCH_SIZE = 2000
+IMPORT_FIELDS = (
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "language",
+    "time_zone",
+    "district",
+    "store",
+    "address_line",
+    "postal_code",
+    "city",
+    "country",
+    "gender",
+)
+
+
+def customer_create(**fields) -> Customer:
+    """Create a customer from normalised, validated fields (model validation runs here)."""
+    customer = Customer(**fields)
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+def interaction_record(*, customer: Customer, kind: str, summary: str, staff=None, store=None) -> Interaction:
+    interaction = Interaction(customer=customer, kind=kind, summary=summary, staff=staff, store=store)
+    interaction.full_clean()
+    interaction.save()
+    return interaction
+
+
+# --- CSV import -------------------------------------------------------------------------------
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (unreadable, missing columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self):
+        return _("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": len(self.errors),
+        }
+
+
+class CustomerImportRowForm(forms.Form):
+    """Validates and normalises one CSV row. Blank cells mean "leave as it is"."""
+
+    external_id = forms.CharField(max_length=64, required=False)
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    email = forms.CharField(max_length=254, required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    birth_date = forms.DateField(required=False, input_formats=["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"])
+    language = forms.ChoiceField(choices=[("", ""), *Language.choices], required=False)
+    time_zone = forms.CharField(max_length=64, required=False, validators=[validate_time_zone])
+    district = forms.CharField(max_length=100, required=False)
+    store = forms.CharField(max_length=32, required=False)
+    address_line = forms.CharField(max_length=255, required=False)
+    postal_code = forms.CharField(max_length=20, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=2, required=False)
+    gender = forms.ChoiceField(choices=Customer.Gender.choices, required=False)
+
+    def __init__(self, *args, region: str | None, districts: dict, stores: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region
+        self.districts = districts
+        self.stores = stores
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_phone(self):
+        # A local number is read in the row's own country when the file gives one.
+        country = (self.data.get("country") or "").strip().upper()
+        return normalize_phone(self.cleaned_data["phone"], country or self.region)
+
+    def clean_birth_date(self):
+        value = self.cleaned_data["birth_date"]
+        if value and not (datetime.date(1900, 1, 1) <= value <= datetime.date.today()):
+            raise ValidationError(_("birth date %(value)s is not plausible"), params={"value": value})
+        return value
+
+    def clean_country(self):
+        return self.cleaned_data["country"].upper()
+
+    def clean_store(self):
+        code = self.cleaned_data["store"]
+        if not code:
+            return None
+        try:
+            return self.stores[code]
+        except KeyError:
+            raise ValidationError(_("unknown store code “%(code)s”"), params={"code": code}) from None
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not data.get("email")
+            and not data.get("phone")
+            and not self.has_error("email")
+            and not self.has_error("phone")
+        ):
+            raise ValidationError(_("an e-mail address or a phone number is required"))
+        name = data.get("district")
+        if name:
+            key = (name.lower(), (data.get("city") or "").lower())
+            district = self.districts.get(key) or self.districts.get((name.lower(), ""))
+            if district is None:
+                self.add_error("district", _("unknown district “%(name)s”") % {"name": name})
+            data["district"] = district
+        else:
+            data["district"] = None
+        return data
+
+    def error_text(self) -> str:
+        parts = []
+        for name, errors in self.errors.items():
+            text = "; ".join(errors)
+            parts.append(text if name == "__all__" else f"{name}: {text}")
+        return "; ".join(parts)
+
+    def customer_fields(self) -> dict:
+        """The non-blank values, under the Customer model's field names."""
+        data = dict(self.cleaned_data)
+        data["home_district"] = data.pop("district")
+        data["home_store"] = data.pop("store")
+        return {name: value for name, value in data.items() if value not in ("", None)}
+
+
+def _district_index() -> dict:
+    index = {}
+    for district in District.objects.all():
+        index[(district.name.lower(), district.city.lower())] = district
+        # A bare name resolves only while it is unambiguous across cities.
+        key = (district.name.lower(), "")
+        index[key] = None if key in index else district
+    return {key: value for key, value in index.items() if value is not None}
+
+
+def _existing_customers(rows: list[dict]) -> list[Customer]:
+    ext = {r["external_id"] for r in rows if r.get("external_id")}
+    emails = {r["email"] for r in rows if r.get("email")}
+    phones = {r["phone"] for r in rows if r.get("phone")}
+    found: dict[int, Customer] = {}
+    for values, lookup in ((ext, "external_id__in"), (emails, "email__in"), (phones, "phone__in")):
+        values = sorted(values)
+        for start in range(0, len(values), IMPORT_BATCH_SIZE):
+            chunk = values[start : start + IMPORT_BATCH_SIZE]
+            for customer in Customer.objects.filter(Q(**{lookup: chunk})):
+                found[customer.pk] = customer
+    return list(found.values())
+
+
+def customers_import_csv(*, file: TextIO, region: str | None = None, dry_run: bool = False) -> ImportReport:
+    """Import customers from CSV: normalise, report bad rows by line number, never duplicate.
+
+    A row matches an existing customer by external id, e-mail or phone; a match updates the
+    non-blank cells that differ, so importing the same file twice changes nothing the second
+    time. A row whose identifiers point at two different customers is rejected, not merged.
+    Good rows are written in one transaction; bad rows are only reported.
+    """
+    reader = csv.DictReader(file)
+    if reader.fieldnames is None:
+        raise ImportFileError(_("the file is empty"))
+    headers = {(name or "").strip().lower() for name in reader.fieldnames}
+    if not headers & {"email", "phone"}:
+        raise ImportFileError(_("the file needs an “email” or a “phone” column"))
+    unknown = headers - set(IMPORT_FIELDS)
+    if unknown:
+        raise ImportFileError(_("unknown columns: %(columns)s") % {"columns": ", ".join(sorted(unknown))})
+
+    districts = _district_index()
+    stores = {store.code: store for store in Store.objects.all()}
+    report = ImportReport()
+    valid: list[tuple[int, dict]] = []
+    for row in reader:
+        line = reader.line_num
+        row = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key}
+        form = CustomerImportRowForm(row, region=region, districts=districts, stores=stores)
+        if form.is_valid():
+            valid.append((line, form.customer_fields()))
+        else:
+            report.errors.append(RowError(line, form.error_text()))
+
+    existing = _existing_customers([fields for _line, fields in valid])
+    by_key: dict[tuple[str, str], Customer] = {}
+
+    def remember(customer: Customer) -> None:
+        for name in ("external_id", "email", "phone"):
+            value = str(getattr(customer, name) or "")
+            if value:
+                by_key[(name, value)] = customer
+
+    for customer in existing:
+        remember(customer)
+
+    to_create: list[Customer] = []
+    to_update: dict[int, Customer] = {}
+    changed_fields: set[str] = set()
+    touched: set[int] = set()
+    for line, fields in valid:
+        matches = {
+            id(match): match
+            for name in ("external_id", "email", "phone")
+            if fields.get(name) and (match := by_key.get((name, str(fields[name])))) is not None
+        }
+        if len(matches) > 1:
+            report.errors.append(
+                RowError(line, _("its external id, e-mail and phone belong to different existing customers"))
+            )
+            continue
+        if not matches:
+            customer = Customer(**fields)
+            to_create.append(customer)
+            remember(customer)
+            continue
+        customer = next(iter(matches.values()))
+        changes = {name: value for name, value in fields.items() if not _same(getattr(customer, name), value)}
+        if customer.pk is None:
+            # A repeat of a row created earlier in this file.
+            for name, value in changes.items():
+                setattr(customer, name, value)
+            remember(customer)
+            continue
+        if changes:
+            for name, value in changes.items():
+                setattr(customer, name, value)
+            to_update[customer.pk] = customer
+            changed_fields.update(changes)
+            remember(customer)
+        else:
+            touched.add(customer.pk)
+
+    now = timezone.now()
+    for customer in to_update.values():
+        customer.updated_at = now  # bulk_update does not apply auto_now
+    report.created = len(to_create)
+    report.updated = len(to_update)
+    report.unchanged = len(touched - set(to_update))
+    if dry_run:
+        return report
+    with transaction.atomic():
+        Customer.objects.bulk_create(to_create, batch_size=IMPORT_BATCH_SIZE)
+        if to_update:
+            Customer.objects.bulk_update(
+                list(to_update.values()), fields=sorted(changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
+            )
+    return report
+
+
+def _same(current, new) -> bool:
+    if hasattr(current, "as_e164"):  # PhoneNumber
+        return current.as_e164 == str(new)
+    return current == new

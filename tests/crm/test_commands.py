@@ -1,0 +1,59 @@
+import phonenumbers
+import pytest
+from django.core.management import CommandError, call_command
+from django_celery_beat.models import PeriodicTask
+
+from crm.models import Customer, District, Store
+
+COUNTRY_ZONES = {"EE": "Europe/Tallinn", "FI": "Europe/Helsinki", "SE": "Europe/Stockholm", "RU": "Europe/Moscow"}
+
+
+def test_seed_demo_creates_realistic_customers_in_four_countries(db):
+    call_command("seed_demo", "--customers", "80")
+    customers = list(Customer.objects.select_related("home_district", "home_store"))
+    assert len(customers) == 80
+    assert {c.country for c in customers} == set(COUNTRY_ZONES)
+    for c in customers:
+        assert c.time_zone == COUNTRY_ZONES[c.country]
+        assert c.home_district.country == c.country and c.home_store.district.city == c.city
+        if c.phone:
+            number = phonenumbers.parse(str(c.phone))
+            assert phonenumbers.is_valid_number(number)
+            assert phonenumbers.region_code_for_number(number) == c.country
+        assert c.email or c.phone
+    assert Store.objects.count() >= 8 and District.objects.count() >= 20
+
+
+def test_seed_demo_adds_more_without_collisions_and_if_empty_is_a_no_op(db):
+    call_command("seed_demo", "--customers", "30")
+    call_command("seed_demo", "--customers", "30")
+    assert Customer.objects.count() == 60
+    call_command("seed_demo", "--customers", "30", "--if-empty")
+    assert Customer.objects.count() == 60
+
+
+def test_seed_demo_rejects_negative_count(db):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--customers", "-1")
+
+
+def test_beat_sync_creates_the_fixed_jobs_once_and_keeps_admin_edits(db, settings):
+    call_command("beat_sync")
+    names = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert set(settings.BEAT_JOBS) <= names
+    PeriodicTask.objects.filter(name="heartbeat").update(enabled=False)
+
+    call_command("beat_sync")
+
+    assert PeriodicTask.objects.filter(name__in=settings.BEAT_JOBS).count() == len(settings.BEAT_JOBS)
+    assert PeriodicTask.objects.get(name="heartbeat").enabled is False
+
+
+def test_ensure_superuser_is_idempotent(db, monkeypatch, tmp_path, capsys, django_user_model):
+    monkeypatch.setenv("ADMIN_USERNAME", "boss")
+    monkeypatch.setenv("ADMIN_PASSWORD", "correct horse battery")
+    call_command("ensure_superuser")
+    call_command("ensure_superuser")
+    user = django_user_model.objects.get(username="boss")
+    assert user.is_superuser and user.check_password("correct horse battery")
+    assert "password: correct horse battery" in capsys.readouterr().out
