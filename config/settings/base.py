@@ -171,6 +171,9 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # the existing ones as staff edited them in the admin. Per-customer timing lives in the database.
 BEAT_JOBS = {
     "heartbeat": {"task": "crm.tasks.heartbeat_task", "every_seconds": 60},
+    "expire bonus lots": {"task": "loyalty.tasks.expire_lots_task", "every_seconds": 15 * 60},
+    "warn before bonus expiry": {"task": "loyalty.tasks.warn_expiring_task", "every_seconds": 60 * 60},
+    "birthday gifts": {"task": "loyalty.tasks.birthday_gifts_task", "every_seconds": 60 * 60},
 }
 
 LOGGING = {
@@ -181,3 +184,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Loyalty programme --------------------------------------------------------------------------
+LOYALTY_BASE_CURRENCY = "EUR"
+# Purchases in other currencies are converted to the base currency for points and tier spend.
+LOYALTY_EXCHANGE_RATES = env.json("LOYALTY_EXCHANGE_RATES", default={"EUR": "1", "SEK": "0.087", "RUB": "0.0105"})
+LOYALTY_POINTS_PER_UNIT = env("LOYALTY_POINTS_PER_UNIT", default="1")  # base rate when no tier applies
+LOYALTY_POINTS_VALID_MONTHS = env.int("LOYALTY_POINTS_VALID_MONTHS", default=12)
+LOYALTY_GIFT_VALID_DAYS = env.int("LOYALTY_GIFT_VALID_DAYS", default=90)
+LOYALTY_EXPIRY_WARNING_DAYS = env.list("LOYALTY_EXPIRY_WARNING_DAYS", cast=int, default=[30, 7])
+LOYALTY_BIRTHDAY_GIFT_POINTS = env.int("LOYALTY_BIRTHDAY_GIFT_POINTS", default=100)
+LOYALTY_TIME_ZONE = env("LOYALTY_TIME_ZONE", default="Europe/Tallinn")  # month ends for expiry

@@ -1,0 +1,219 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from loyalty import services
+from loyalty.models import BonusAccount, BonusLot, BonusTransaction, Dispute, EarningRule, PosApiKey, Tier, hash_api_key
+from loyalty.selectors import dispute_counts, liability_report
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LotInline(ReadOnlyInline):
+    model = BonusLot
+    fields = ["expires_at", "points", "remaining", "credit"]
+    readonly_fields = fields
+    verbose_name_plural = _("lots (open first)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("credit").order_by("-remaining", "expires_at", "id")[:100]
+
+
+class TransactionInline(ReadOnlyInline):
+    model = BonusTransaction
+    fk_name = "account"
+    fields = ["occurred_at", "kind", "points", "store", "receipt_id", "cashier_id", "reason", "staff"]
+    readonly_fields = fields
+    verbose_name_plural = _("ledger (latest 200)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("store", "staff").order_by("-occurred_at", "-id")[:200]
+
+
+class AdjustmentForm(forms.Form):
+    points = forms.IntegerField(label=_("points"), help_text=_("Positive to add, negative to take away"))
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(BonusAccount)
+class BonusAccountAdmin(admin.ModelAdmin):
+    list_display = ["customer", "balance", "tier", "updated_at"]
+    list_filter = ["tier"]
+    search_fields = ["customer__first_name", "customer__last_name", "customer__email", "customer__external_id"]
+    list_select_related = ["customer", "tier"]
+    show_full_result_count = False
+    readonly_fields = ["customer", "balance", "tier", "created_at", "updated_at"]
+    inlines = [LotInline, TransactionInline]
+    ordering = ["-id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("liability/", self.admin_site.admin_view(self.liability_view), name="loyalty_liability"),
+            path("<int:pk>/adjust/", self.admin_site.admin_view(self.adjust_view), name="loyalty_bonusaccount_adjust"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "liability_url": reverse("admin:loyalty_liability")}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "adjust_url": reverse("admin:loyalty_bonusaccount_adjust", args=[object_id]),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def liability_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Points liability"),
+            "report": liability_report(),
+        }
+        return TemplateResponse(request, "admin/loyalty/liability.html", context)
+
+    def adjust_view(self, request, pk):
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        account = get_object_or_404(BonusAccount.objects.select_related("customer"), pk=pk)
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.points_adjust(
+                    customer=account.customer,
+                    points=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    staff=request.user,
+                )
+            except services.LoyaltyError as exc:
+                form.add_error("points" if exc.field != "reason" else "reason", exc.message)
+            else:
+                messages.success(request, _("The balance was adjusted."))
+                return redirect("admin:loyalty_bonusaccount_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust the balance of %(customer)s") % {"customer": account.customer},
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/loyalty/adjust.html", context)
+
+
+@admin.register(BonusTransaction)
+class BonusTransactionAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "account", "kind", "points", "store", "receipt_id", "cashier_id"]
+    list_filter = ["kind", "store"]
+    search_fields = ["receipt_id", "cashier_id", "account__customer__external_id", "account__customer__email"]
+    list_select_related = ["account__customer", "store"]
+    show_full_result_count = False
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "customer", "transaction", "store", "cashier", "status"]
+    list_filter = ["status", "transaction__store"]
+    search_fields = ["customer__email", "customer__external_id", "transaction__receipt_id", "transaction__cashier_id"]
+    list_select_related = ["customer", "transaction__store"]
+    readonly_fields = ["transaction", "customer", "customer_comment", "resolved_by", "resolved_at", "created_at"]
+    fields = ["transaction", "customer", "customer_comment", "status", "staff_note", "resolved_by", "resolved_at"]
+    actions = ["mark_confirmed", "mark_rejected"]
+    show_full_result_count = False
+
+    @admin.display(description=_("store"))
+    def store(self, obj):
+        return obj.transaction.store
+
+    @admin.display(description=_("cashier"))
+    def cashier(self, obj):
+        return obj.transaction.cashier_id
+
+    def has_add_permission(self, request):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "counts": dispute_counts()}
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data and obj.status != Dispute.Status.OPEN:
+            services.dispute_resolve(dispute=obj, status=obj.status, staff=request.user, note=obj.staff_note)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def _resolve(self, request, queryset, status):
+        for dispute in queryset.filter(status=Dispute.Status.OPEN):
+            services.dispute_resolve(dispute=dispute, status=status, staff=request.user)
+
+    @admin.action(description=_("Confirm: not the customer (fraud)"))
+    def mark_confirmed(self, request, queryset):
+        self._resolve(request, queryset, Dispute.Status.CONFIRMED)
+
+    @admin.action(description=_("Reject: the customer's own purchase"))
+    def mark_rejected(self, request, queryset):
+        self._resolve(request, queryset, Dispute.Status.REJECTED)
+
+
+@admin.register(PosApiKey)
+class PosApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["store", "name", "prefix", "is_active", "last_used_at", "created_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["store"]
+    autocomplete_fields = ["store"]
+    fields = ["store", "name", "is_active", "prefix", "last_used_at"]
+    readonly_fields = ["prefix", "last_used_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raw = PosApiKey.generate()
+            obj.prefix, obj.key_hash = raw[:12], hash_api_key(raw)
+            super().save_model(request, obj, form, change)
+            messages.warning(
+                request,
+                _("The key for %(store)s is shown once; give it to the till now: %(key)s")
+                % {"store": obj.store, "key": raw},
+            )
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "min_spend", "earn_rate"]
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "multiplier", "store", "tier", "starts_on", "ends_on", "is_active"]
+    list_filter = ["is_active", "tier", "store"]
+    list_select_related = ["store", "tier"]
+    autocomplete_fields = ["store"]

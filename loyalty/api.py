@@ -1,0 +1,354 @@
+"""The POS API, `/api/v1/`: purchases, refunds and balances, authenticated per store.
+
+POST requests carry an ``Idempotency-Key`` header and follow Stripe's rules: the same key with the
+same body returns the first response and writes nothing; the same key with another body is a 422;
+concurrent duplicates wait for the first and then replay it.
+"""
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Min, Sum
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Header, NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import AwareDatetime, Field, model_validator
+
+from crm.models import Customer
+from crm.normalization import normalize_email, normalize_phone
+from crm.selectors import customer_find
+from crm.services import customer_create
+from loyalty import services
+from loyalty.models import BonusLot, IdempotencyRecord, PosApiKey, hash_api_key
+from loyalty.program import UnknownCurrency
+
+
+class PosKeyAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> PosApiKey | None:
+        key = (
+            PosApiKey.objects.select_related("store__district")
+            .filter(key_hash=hash_api_key(token), is_active=True, store__is_active=True)
+            .first()
+        )
+        if key is None:
+            return None
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > datetime.timedelta(minutes=1):
+            PosApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return key
+
+
+api = NinjaAPI(
+    title="Loyalty POS API",
+    version="1",
+    description=__doc__,
+    urls_namespace="api-v1",
+    auth=PosKeyAuth(),
+)
+
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+
+
+# --- Schemas ---------------------------------------------------------------------------------------
+
+
+class CustomerRef(Schema):
+    external_id: str | None = Field(None, max_length=64, description="Loyalty card number")
+    phone: str | None = Field(
+        None, max_length=40, description="Any common format; local numbers in the store's country"
+    )
+    email: str | None = Field(None, max_length=254)
+
+    @model_validator(mode="after")
+    def one_identifier(self):
+        if not (self.external_id or self.phone or self.email):
+            raise ValueError("give external_id, phone or email")
+        return self
+
+
+class NewCustomer(Schema):
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+    language: str | None = Field(None, pattern="^(en|et|fi|ru|sv)$")
+
+
+class PurchaseIn(Schema):
+    customer: CustomerRef
+    create_customer: bool = Field(False, description="Create the customer if unknown (needs phone or email)")
+    new_customer: NewCustomer | None = None
+    receipt_id: str = Field(..., min_length=1, max_length=64)
+    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field(..., pattern="^[A-Z]{3}$")
+    redeem_points: int = Field(0, ge=0, le=10_000_000)
+    occurred_at: AwareDatetime | None = Field(None, description="When the sale happened; default: now")
+    cashier_id: str = Field("", max_length=64)
+
+
+class PurchaseOut(Schema):
+    customer_id: UUID
+    external_id: str
+    customer_created: bool
+    points_earned: int
+    points_redeemed: int
+    balance: int
+    tier: str | None
+    transaction_ids: list[int]
+
+
+class RefundIn(Schema):
+    receipt_id: str = Field(..., min_length=1, max_length=64)
+    reason: str = Field("", max_length=500)
+
+
+class RefundOut(Schema):
+    customer_id: UUID
+    points_taken_back: int
+    points_returned: int
+    balance: int
+    transaction_id: int
+    already_reversed: bool
+
+
+class Expiry(Schema):
+    expires_at: datetime.datetime
+    points: int
+
+
+class BalanceOut(Schema):
+    customer_id: UUID
+    external_id: str
+    balance: int
+    tier: str | None
+    next_expiry: Expiry | None
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: str
+    message: str
+    field: str | None = None
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str, field: str | None = None):
+        self.status, self.error, self.message, self.field = status, error, message, field
+
+
+# --- Error handling: every 4xx is JSON that names the field ---------------------------------------
+
+
+@api.exception_handler(NinjaValidationError)
+def validation_error(request, exc: NinjaValidationError):
+    errors = []
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "header", "query", "path")]
+        errors.append({"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")})
+    first = errors[0] if errors else {"field": "body", "message": _("invalid request")}
+    body = {"error": "invalid", "message": f"{first['field']}: {first['message']}", "field": first["field"]}
+    return api.create_response(request, {**body, "errors": errors}, status=422)
+
+
+@api.exception_handler(ApiError)
+def api_error(request, exc: ApiError):
+    return api.create_response(
+        request, {"error": exc.error, "message": exc.message, "field": exc.field, "errors": []}, status=exc.status
+    )
+
+
+_LOYALTY_STATUS = {
+    services.InsufficientPoints: 409,
+    services.DuplicateEvent: 409,
+    services.ReceiptNotFound: 404,
+}
+
+
+@api.exception_handler(services.LoyaltyError)
+def loyalty_error(request, exc: services.LoyaltyError):
+    status = _LOYALTY_STATUS.get(type(exc), 422)
+    return api_error(request, ApiError(status, exc.code, exc.message, exc.field))
+
+
+# --- Idempotency ------------------------------------------------------------------------------------
+
+
+def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callable[[], tuple[int, dict]]):
+    """Run ``run`` once per (API key, Idempotency-Key); replay its stored response afterwards.
+
+    The record is inserted first, in the same transaction as the work: a concurrent request with
+    the same key blocks on the unique index until this one commits, then replays its response.
+    If the work fails, the record rolls back with it and a retry runs again.
+    """
+    request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    api_key=request.auth,
+                    key=key,
+                    endpoint=endpoint,
+                    request_hash=request_hash,
+                    status_code=0,
+                    response={},
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(api_key=request.auth, key=key)
+            if record.endpoint != endpoint or record.request_hash != request_hash:
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    _("This Idempotency-Key was used with a different request."),
+                    "Idempotency-Key",
+                ) from None
+            return record.status_code, record.response
+        status, body = run()
+        record.status_code, record.response = status, body
+        record.save(update_fields=["status_code", "response"])
+    return status, body
+
+
+# --- Endpoints --------------------------------------------------------------------------------------
+
+
+def _resolve_customer(payload: PurchaseIn, key: PosApiKey) -> tuple[Customer, bool]:
+    ref = payload.customer
+    region = key.store.district.country or None
+    try:
+        email = normalize_email(ref.email or "")
+    except DjangoValidationError:
+        raise ApiError(422, "invalid", _("customer.email: not an e-mail address"), "customer.email") from None
+    try:
+        phone = normalize_phone(ref.phone or "", region)
+    except DjangoValidationError:
+        raise ApiError(422, "invalid", _("customer.phone: not a valid phone number"), "customer.phone") from None
+    customer = customer_find(external_id=ref.external_id or "", email=email, phone=phone)
+    if customer is not None:
+        if not customer.is_active:
+            raise ApiError(409, "customer_inactive", _("This customer's account is closed."), "customer")
+        return customer, False
+    if not payload.create_customer:
+        raise ApiError(404, "customer_not_found", _("No customer matches these identifiers."), "customer")
+    if not (email or phone):
+        raise ApiError(422, "invalid", _("customer: a new customer needs a phone or an e-mail"), "customer")
+    extra = payload.new_customer or NewCustomer()
+    try:
+        with transaction.atomic():
+            customer = customer_create(
+                external_id=(ref.external_id or "").strip(),
+                email=email,
+                phone=phone,
+                first_name=extra.first_name,
+                last_name=extra.last_name,
+                language=extra.language or "en",
+                time_zone=key.store.time_zone,
+                home_store=key.store,
+                home_district=key.store.district,
+                country=region or "",
+            )
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApiError(422, "invalid", f"customer.{field}: {messages[0]}", f"customer.{field}") from None
+    return customer, True
+
+
+@api.post(
+    "/purchases/",
+    response={201: PurchaseOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Record a purchase: accrue points, optionally redeem",
+)
+def post_purchase(request, payload: PurchaseIn, idempotency_key: IdempotencyKey):
+    def run():
+        customer, created = _resolve_customer(payload, request.auth)
+        try:
+            result = services.purchase_record(
+                customer=customer,
+                store=request.auth.store,
+                receipt_id=payload.receipt_id,
+                amount=payload.amount,
+                currency=payload.currency,
+                occurred_at=payload.occurred_at or timezone.now(),
+                redeem_points=payload.redeem_points,
+                cashier_id=payload.cashier_id,
+            )
+        except UnknownCurrency:
+            raise ApiError(422, "invalid", _("currency: not accepted by this programme"), "currency") from None
+        body = PurchaseOut(
+            customer_id=customer.public_id,
+            external_id=customer.external_id,
+            customer_created=created,
+            points_earned=result.points_earned,
+            points_redeemed=result.points_redeemed,
+            balance=result.balance,
+            tier=result.tier.name if result.tier else None,
+            transaction_ids=list(result.transaction_ids),
+        ).model_dump(mode="json")
+        return 201, body
+
+    if payload.occurred_at and payload.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise ApiError(422, "invalid", _("occurred_at: in the future"), "occurred_at")
+    return _idempotent(
+        request, key=idempotency_key, endpoint="purchases", payload=payload.model_dump(mode="json"), run=run
+    )
+
+
+@api.post("/refunds/", response={200: RefundOut, 404: ErrorOut, 422: ErrorOut}, summary="Reverse a whole receipt")
+def post_refund(request, payload: RefundIn, idempotency_key: IdempotencyKey):
+    def run():
+        result = services.purchase_reverse(
+            store=request.auth.store, receipt_id=payload.receipt_id, reason=payload.reason
+        )
+        body = RefundOut(
+            customer_id=result.customer.public_id,
+            points_taken_back=result.points_taken_back,
+            points_returned=result.points_returned,
+            balance=result.balance,
+            transaction_id=result.transaction_id,
+            already_reversed=result.already_reversed,
+        ).model_dump(mode="json")
+        return 200, body
+
+    return _idempotent(
+        request, key=idempotency_key, endpoint="refunds", payload=payload.model_dump(mode="json"), run=run
+    )
+
+
+@api.get(
+    "/customers/{external_id}/balance/",
+    response={200: BalanceOut, 404: ErrorOut},
+    summary="A customer's balance and next expiry",
+)
+def get_balance(request, external_id: str):
+    customer = Customer.objects.filter(external_id=external_id).select_related("bonus_account__tier").first()
+    if customer is None:
+        raise ApiError(404, "customer_not_found", _("No customer with this external id."), "external_id")
+    account = getattr(customer, "bonus_account", None)
+    now = timezone.now()
+    balance, next_expiry = 0, None
+    if account is not None:
+        open_lots = BonusLot.objects.filter(account=account, remaining__gt=0, expires_at__gt=now)
+        balance = open_lots.aggregate(total=Sum("remaining"))["total"] or 0
+        first = open_lots.aggregate(at=Min("expires_at"))["at"]
+        if first:
+            points = open_lots.filter(expires_at=first).aggregate(total=Sum("remaining"))["total"]
+            next_expiry = {"expires_at": first, "points": points}
+    return 200, {
+        "customer_id": customer.public_id,
+        "external_id": customer.external_id,
+        "balance": balance,
+        "tier": account.tier.name if account and account.tier else None,
+        "next_expiry": next_expiry,
+    }

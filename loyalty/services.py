@@ -1,0 +1,593 @@
+"""Every write to the bonus ledger.
+
+All changes to one account happen under that account's row lock (``SELECT ... FOR UPDATE``),
+so the cached balance, the lots and the ledger always agree, and the database's check
+constraints refuse anything that would make a balance or a lot negative. Signals go out
+only after the transaction commits.
+"""
+
+import datetime
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Customer, Store
+from loyalty import signals
+from loyalty.models import (
+    BonusAccount,
+    BonusLot,
+    BonusTransaction,
+    Dispute,
+    EarningRule,
+    ExpiryWarning,
+    LotMovement,
+    Tier,
+)
+from loyalty.program import gift_expiry, lot_expiry, points_for, program_zone, to_base_currency
+
+Kind = BonusTransaction.Kind
+
+
+class LoyaltyError(Exception):
+    code = "loyalty_error"
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if field:
+            self.field = field
+
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+
+
+class DuplicateEvent(LoyaltyError):
+    code = "duplicate"
+
+
+class ReceiptNotFound(LoyaltyError):
+    code = "receipt_not_found"
+
+
+# --- Locking and the two primitive moves ----------------------------------------------------------
+
+
+def account_lock(*, customer: Customer) -> BonusAccount:
+    """The customer's account, created on first use, locked for the current transaction."""
+    account, _created = BonusAccount.objects.get_or_create(customer=customer)
+    return BonusAccount.objects.select_for_update().get(pk=account.pk)
+
+
+def _emit(signal, **event_fields) -> None:
+    event = signals.BonusEvent(**event_fields)
+    transaction.on_commit(partial(signal.send, sender=BonusTransaction, event=event))
+
+
+def _credit(
+    account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, **fields
+) -> BonusTransaction:
+    """Write a positive transaction and the lot it opens."""
+    tx = BonusTransaction.objects.create(account=account, kind=kind, points=points, **fields)
+    if points > 0:
+        lot = BonusLot.objects.create(
+            account=account, credit=tx, points=points, remaining=points, expires_at=expires_at
+        )
+        LotMovement.objects.create(transaction=tx, lot=lot, points=points)
+        account.balance += points
+    return tx
+
+
+def _take(account: BonusAccount, points: int, *, at: datetime.datetime, first: list[BonusLot] = ()) -> list[tuple]:
+    """Plan taking ``points`` from the account's open lots, first to expire first (ties by id).
+
+    ``first`` lots are drawn before the rest (a refund takes back its own accrual's lot first).
+    Returns (lot, points) pairs; raises InsufficientPoints when the open lots hold too few.
+    """
+    taken: list[tuple[BonusLot, int]] = []
+    need = points
+    preferred_ids = {lot.pk for lot in first}
+    rest = (
+        account.lots.filter(remaining__gt=0, expires_at__gt=at)
+        .exclude(pk__in=preferred_ids)
+        .order_by("expires_at", "id")
+    )
+    for lot in [*first, *rest]:
+        if need == 0:
+            break
+        if lot.remaining <= 0 or lot.expires_at <= at:
+            continue
+        step = min(need, lot.remaining)
+        taken.append((lot, step))
+        need -= step
+    if need:
+        raise InsufficientPoints(
+            _("Only %(available)s points are available.") % {"available": points - need}, field="redeem_points"
+        )
+    return taken
+
+
+def _apply_movements(account: BonusAccount, tx: BonusTransaction, moves: list[tuple[BonusLot, int]]) -> None:
+    """Write signed movements of ``tx`` and update lots and the cached balance to match."""
+    LotMovement.objects.bulk_create(LotMovement(transaction=tx, lot=lot, points=delta) for lot, delta in moves)
+    for lot, delta in moves:
+        lot.remaining += delta
+    BonusLot.objects.bulk_update([lot for lot, _delta in moves], ["remaining"])
+    account.balance += sum(delta for _lot, delta in moves)
+
+
+def _expire_due(account: BonusAccount, *, at: datetime.datetime) -> BonusTransaction | None:
+    """Expire what is left of the account's lots that are due (caller holds the account lock)."""
+    due = list(account.lots.filter(remaining__gt=0, expires_at__lte=at).order_by("expires_at", "id"))
+    if not due:
+        return None
+    points = sum(lot.remaining for lot in due)
+    # A lot can expire twice (a refund may return points into it after it expired), so the key
+    # names the lot and its latest movement: unique, and the same if this very expiry is retried.
+    last_movement = due[0].movements.aggregate(last=Max("id"))["last"]
+    tx = BonusTransaction.objects.create(
+        account=account,
+        kind=Kind.EXPIRY,
+        points=-points,
+        source="system:expiry",
+        idempotency_key=f"lot:{due[0].pk}:after:{last_movement}",
+        occurred_at=at,
+    )
+    _apply_movements(account, tx, [(lot, -lot.remaining) for lot in due])
+    _emit(
+        signals.bonus_expired,
+        kind="expired",
+        customer_id=account.customer_id,
+        account_id=account.pk,
+        points=points,
+        balance=account.balance,
+        occurred_at=at,
+        transaction_ids=(tx.pk,),
+        lot_ids=tuple(lot.pk for lot in due),
+    )
+    return tx
+
+
+def _save_balance(account: BonusAccount) -> None:
+    account.save(update_fields=["balance", "tier", "updated_at"])
+
+
+# --- Purchases and refunds ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    customer: Customer
+    points_earned: int
+    points_redeemed: int
+    balance: int
+    transaction_ids: tuple[int, ...]
+    tier: Tier | None
+
+
+def earning_multipliers(*, store: Store | None, tier: Tier | None, on: datetime.date) -> list[Decimal]:
+    rules = EarningRule.objects.filter(is_active=True).filter(
+        Q(store__isnull=True) | Q(store=store),
+        Q(tier__isnull=True) | Q(tier=tier),
+        Q(starts_on__isnull=True) | Q(starts_on__lte=on),
+        Q(ends_on__isnull=True) | Q(ends_on__gte=on),
+    )
+    return [rule.multiplier for rule in rules]
+
+
+def _tier_for_spend(spend: Decimal) -> Tier | None:
+    return Tier.objects.filter(min_spend__lte=spend).order_by("-min_spend").first()
+
+
+def _refresh_tier(account: BonusAccount, *, at: datetime.datetime) -> None:
+    """Set the tier earned by the last 12 months' spend (in the base currency)."""
+    spend = account.transactions.filter(
+        occurred_at__gt=at - datetime.timedelta(days=365), kind__in=[Kind.ACCRUAL, Kind.REVERSAL]
+    ).aggregate(total=Sum("base_amount"))["total"] or Decimal(0)
+    account.tier = _tier_for_spend(spend)
+
+
+def purchase_record(
+    *,
+    customer: Customer,
+    store: Store,
+    receipt_id: str,
+    amount: Decimal,
+    currency: str,
+    occurred_at: datetime.datetime,
+    redeem_points: int = 0,
+    cashier_id: str = "",
+) -> PurchaseResult:
+    """Record a purchase: redeem points (if asked) from the balance before it, then accrue.
+
+    A receipt is recorded once per store; the same receipt again raises DuplicateEvent.
+    Redeeming more than is available raises InsufficientPoints and writes nothing.
+    """
+    base_amount = to_base_currency(amount, currency)
+    source = f"pos:{store.code}"
+    common = {
+        "source": source,
+        "occurred_at": occurred_at,
+        "store": store,
+        "receipt_id": receipt_id,
+        "cashier_id": cashier_id,
+    }
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            account = account_lock(customer=customer)
+            _expire_due(account, at=now)
+            tx_ids: list[int] = []
+            if redeem_points:
+                redemption = BonusTransaction.objects.create(
+                    account=account,
+                    kind=Kind.REDEMPTION,
+                    points=-redeem_points,
+                    idempotency_key=f"receipt:{receipt_id}:redemption",
+                    **common,
+                )
+                _apply_movements(account, redemption, [(lot, -p) for lot, p in _take(account, redeem_points, at=now)])
+                tx_ids.append(redemption.pk)
+            rate = account.tier.earn_rate if account.tier else Decimal(settings.LOYALTY_POINTS_PER_UNIT)
+            local_day = occurred_at.astimezone(program_zone()).date()
+            earned = points_for(
+                base_amount, rate=rate, multipliers=earning_multipliers(store=store, tier=account.tier, on=local_day)
+            )
+            accrual = _credit(
+                account,
+                kind=Kind.ACCRUAL,
+                points=earned,
+                expires_at=lot_expiry(occurred_at),
+                idempotency_key=f"receipt:{receipt_id}:accrual",
+                amount=amount,
+                currency=currency,
+                base_amount=base_amount,
+                **common,
+            )
+            tx_ids.append(accrual.pk)
+            _refresh_tier(account, at=now)
+            _save_balance(account)
+    except IntegrityError as exc:
+        if "loyalty_tx_unique_idempotency_key" in str(exc):
+            raise DuplicateEvent(
+                _("Receipt %(receipt)s was already recorded in this store.") % {"receipt": receipt_id},
+                field="receipt_id",
+            ) from None
+        raise
+    event = {
+        "customer_id": customer.pk,
+        "account_id": account.pk,
+        "balance": account.balance,
+        "occurred_at": occurred_at,
+        "store_id": store.pk,
+        "receipt_id": receipt_id,
+    }
+    if redeem_points:
+        _emit(signals.bonus_redeemed, kind="redeemed", points=redeem_points, transaction_ids=(tx_ids[0],), **event)
+    if earned:
+        _emit(
+            signals.bonus_accrued,
+            kind="accrued",
+            points=earned,
+            transaction_ids=(accrual.pk,),
+            expires_at=accrual.lot.expires_at,
+            **event,
+        )
+    return PurchaseResult(customer, earned, redeem_points, account.balance, tuple(tx_ids), account.tier)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    customer: Customer
+    points_taken_back: int
+    points_returned: int
+    balance: int
+    transaction_id: int
+    already_reversed: bool
+
+
+def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> RefundResult:
+    """Reverse a whole receipt: take back what it earned, give back what it spent.
+
+    Points already spent elsewhere cannot be taken back below zero; the shortfall is noted in
+    the reversal's reason. Reversing the same receipt again returns the first reversal.
+    """
+    source = f"pos:{store.code}"
+    key = f"receipt:{receipt_id}:reversal"
+    originals = list(
+        BonusTransaction.objects.filter(
+            source=source, idempotency_key__in=[f"receipt:{receipt_id}:accrual", f"receipt:{receipt_id}:redemption"]
+        ).select_related("account__customer")
+    )
+    if not originals:
+        raise ReceiptNotFound(
+            _("No purchase with receipt %(receipt)s in this store.") % {"receipt": receipt_id}, field="receipt_id"
+        )
+    customer = originals[0].account.customer
+    accrual = next((t for t in originals if t.kind == Kind.ACCRUAL), None)
+    redemption = next((t for t in originals if t.kind == Kind.REDEMPTION), None)
+    now = timezone.now()
+    with transaction.atomic():
+        account = account_lock(customer=customer)
+        existing = BonusTransaction.objects.filter(source=source, idempotency_key=key).first()
+        if existing:
+            returned = sum(m.points for m in existing.movements.all() if m.points > 0)
+            return RefundResult(customer, returned - existing.points, returned, account.balance, existing.pk, True)
+        _expire_due(account, at=now)
+        tx = BonusTransaction.objects.create(
+            account=account,
+            kind=Kind.REVERSAL,
+            points=0,  # the net of its movements, set below in this same transaction
+            source=source,
+            idempotency_key=key,
+            occurred_at=now,
+            store=store,
+            receipt_id=receipt_id,
+            amount=-accrual.amount if accrual and accrual.amount is not None else None,
+            currency=accrual.currency if accrual else "",
+            base_amount=-accrual.base_amount if accrual else 0,
+            reverses=accrual or redemption,
+        )
+        # Give back what the receipt spent, into the lots it came from ...
+        returned = 0
+        if redemption:
+            restore = [(m.lot, -m.points) for m in redemption.movements.select_related("lot")]
+            _apply_movements(account, tx, restore)
+            returned = sum(delta for _lot, delta in restore)
+            _expire_due(account, at=now)  # a returned lot may have expired meanwhile
+        # ... then take back what it earned, its own lot first, never below zero.
+        to_take = accrual.points if accrual else 0
+        taken = min(to_take, account.balance)
+        if taken:
+            own_lot = list(BonusLot.objects.filter(credit=accrual))
+            _apply_movements(account, tx, [(lot, -p) for lot, p in _take(account, taken, at=now, first=own_lot)])
+        tx.points = returned - taken
+        tx.reason = reason
+        if taken < to_take:
+            shortfall = _("%(points)s points it earned were already spent.") % {"points": to_take - taken}
+            tx.reason = f"{reason} {shortfall}".strip()
+        tx.save(update_fields=["points", "reason"])
+        _refresh_tier(account, at=now)
+        _save_balance(account)
+    _emit(
+        signals.bonus_reversed,
+        kind="reversed",
+        customer_id=customer.pk,
+        account_id=account.pk,
+        points=abs(tx.points),
+        balance=account.balance,
+        occurred_at=now,
+        transaction_ids=(tx.pk,),
+        store_id=store.pk,
+        receipt_id=receipt_id,
+    )
+    return RefundResult(customer, taken, returned, account.balance, tx.pk, False)
+
+
+# --- Staff adjustments and gifts ------------------------------------------------------------------
+
+
+def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: str | None = None) -> BonusTransaction:
+    """A staff correction, positive or negative, with a required reason."""
+    if not points:
+        raise LoyaltyError(_("An adjustment must change the balance."), field="points")
+    if not reason.strip():
+        raise LoyaltyError(_("Say why the balance is adjusted."), field="reason")
+    now = timezone.now()
+    common = {
+        "kind": Kind.ADJUSTMENT,
+        "source": f"staff:{staff.pk}",
+        "idempotency_key": key or f"adjust:{now.isoformat()}:{customer.pk}",
+        "occurred_at": now,
+        "reason": reason.strip(),
+        "staff": staff,
+    }
+    with transaction.atomic():
+        account = account_lock(customer=customer)
+        _expire_due(account, at=now)
+        if points > 0:
+            tx = _credit(account, points=points, expires_at=lot_expiry(now), **common)
+        else:
+            moves = [(lot, -p) for lot, p in _take(account, -points, at=now)]
+            tx = BonusTransaction.objects.create(account=account, points=points, **common)
+            _apply_movements(account, tx, moves)
+        _save_balance(account)
+    _emit(
+        signals.bonus_adjusted,
+        kind="adjusted",
+        customer_id=customer.pk,
+        account_id=account.pk,
+        points=abs(points),
+        balance=account.balance,
+        occurred_at=now,
+        transaction_ids=(tx.pk,),
+    )
+    return tx
+
+
+def gift_grant(
+    *, customer: Customer, points: int, reason: str, source: str, key: str, valid_days: int | None = None
+) -> BonusTransaction | None:
+    """Credit gift points once per (source, key); returns None if that gift was already given."""
+    if points <= 0:
+        raise LoyaltyError(_("A gift must be at least one point."), field="points")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            account = account_lock(customer=customer)
+            tx = _credit(
+                account,
+                kind=Kind.GIFT,
+                points=points,
+                expires_at=gift_expiry(now, valid_days),
+                source=source,
+                idempotency_key=key,
+                occurred_at=now,
+                reason=reason,
+            )
+            _save_balance(account)
+    except IntegrityError as exc:
+        if "loyalty_tx_unique_idempotency_key" in str(exc):
+            return None
+        raise
+    _emit(
+        signals.bonus_gifted,
+        kind="gifted",
+        customer_id=customer.pk,
+        account_id=account.pk,
+        points=points,
+        balance=account.balance,
+        occurred_at=now,
+        transaction_ids=(tx.pk,),
+        expires_at=tx.lot.expires_at,
+    )
+    return tx
+
+
+# --- Jobs ---------------------------------------------------------------------------------------
+
+
+def lots_expire_due(*, now: datetime.datetime | None = None, batch_size: int = 200) -> int:
+    """Expire every lot that is due, a batch of accounts per transaction. Safe to run twice."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        account_ids = list(
+            BonusLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not account_ids:
+            return expired
+        with transaction.atomic():
+            for account in BonusAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"):
+                if _expire_due(account, at=now):
+                    expired += 1
+                    _save_balance(account)
+
+
+def expiry_warnings_send(*, now: datetime.datetime | None = None) -> int:
+    """Warn once per lot and offset (e.g. 30 and 7 days) before points expire.
+
+    A lot is warned at the smallest configured offset it has reached and not been warned at or
+    below (a lot first seen 5 days before expiry gets the 7-day warning, never a late 30-day one);
+    lots of one account warned together make one event. Returns the number of events sent.
+    """
+    now = now or timezone.now()
+    offsets = sorted(set(settings.LOYALTY_EXPIRY_WARNING_DAYS))
+    events = 0
+    claimed: set[int] = set()
+    for days in offsets:
+        horizon = now + datetime.timedelta(days=days)
+        lots = list(
+            BonusLot.objects.filter(remaining__gt=0, expires_at__gt=now, expires_at__lte=horizon)
+            .exclude(pk__in=claimed)
+            .exclude(warnings__days_before__lte=days)
+            .select_related("account")
+            .order_by("account_id", "expires_at", "id")
+        )
+        claimed.update(lot.pk for lot in lots)
+        if not lots:
+            continue
+        with transaction.atomic():
+            ExpiryWarning.objects.bulk_create(
+                [ExpiryWarning(lot=lot, days_before=days, points=lot.remaining) for lot in lots],
+                ignore_conflicts=True,
+            )
+            by_account: dict[int, list[BonusLot]] = defaultdict(list)
+            for lot in lots:
+                by_account[lot.account_id].append(lot)
+            for account_id, account_lots in by_account.items():
+                first = account_lots[0]
+                _emit(
+                    signals.bonus_expiring,
+                    kind="expiring",
+                    customer_id=first.account.customer_id,
+                    account_id=account_id,
+                    points=sum(lot.remaining for lot in account_lots),
+                    balance=first.account.balance,
+                    occurred_at=now,
+                    expires_at=first.expires_at,
+                    days_left=max(0, (first.expires_at - now).days),
+                    days_before=days,
+                    lot_ids=tuple(lot.pk for lot in account_lots),
+                )
+                events += 1
+    return events
+
+
+def birthday_gifts_grant(*, now: datetime.datetime | None = None) -> int:
+    """Credit the birthday gift to customers whose birthday it is in their own time zone.
+
+    Once per customer per year (the gift's key is the year); run it hourly.
+    """
+    now = now or timezone.now()
+    points = settings.LOYALTY_BIRTHDAY_GIFT_POINTS
+    if points <= 0:
+        return 0
+    granted = 0
+    zones = Customer.objects.filter(is_active=True, birth_date__isnull=False).values_list("time_zone", flat=True)
+    for zone_name in sorted(set(zones)):
+        local_day = now.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+        birthdays = Q(birth_date__month=local_day.month, birth_date__day=local_day.day)
+        if local_day.month == 2 and local_day.day == 28 and not _is_leap(local_day.year):
+            birthdays |= Q(birth_date__month=2, birth_date__day=29)
+        year = local_day.year
+        customers = (
+            Customer.objects.filter(birthdays, is_active=True, time_zone=zone_name)
+            .exclude(
+                bonus_account__transactions__source="system:birthday",
+                bonus_account__transactions__idempotency_key__endswith=f":{year}",
+            )
+            .order_by("pk")
+        )
+        for customer in customers.iterator(chunk_size=500):
+            if gift_grant(
+                customer=customer,
+                points=points,
+                reason=_("Birthday gift"),
+                source="system:birthday",
+                key=f"{customer.pk}:{year}",
+            ):
+                granted += 1
+    return granted
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --- Disputes -------------------------------------------------------------------------------------
+
+
+def dispute_open(*, transaction_id: int, customer: Customer, comment: str = "") -> Dispute:
+    """Record a customer's "this wasn't me" about one of their bonus events (once per event)."""
+    tx = BonusTransaction.objects.select_related("account").get(pk=transaction_id, account__customer=customer)
+    dispute, created = Dispute.objects.get_or_create(
+        transaction=tx, defaults={"customer": customer, "customer_comment": comment.strip()}
+    )
+    if not created and comment.strip() and not dispute.customer_comment:
+        dispute.customer_comment = comment.strip()
+        dispute.save(update_fields=["customer_comment"])
+    return dispute
+
+
+def dispute_resolve(*, dispute: Dispute, status: str, staff, note: str = "") -> Dispute:
+    if status not in (Dispute.Status.CONFIRMED, Dispute.Status.REJECTED):
+        raise LoyaltyError(_("A dispute is resolved as confirmed or rejected."), field="status")
+    dispute.status = status
+    dispute.staff_note = note or dispute.staff_note
+    dispute.resolved_by = staff
+    dispute.resolved_at = timezone.now()
+    dispute.save(update_fields=["status", "staff_note", "resolved_by", "resolved_at"])
+    return dispute

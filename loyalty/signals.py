@@ -1,0 +1,44 @@
+"""Domain signals: how the rest of the system hears about bonus events.
+
+`loyalty` never imports `notifications`; it sends these after the transaction that made the
+event commits, each with one ``event`` keyword argument (a :class:`BonusEvent`).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.dispatch import Signal
+
+bonus_accrued = Signal()
+bonus_redeemed = Signal()
+bonus_gifted = Signal()
+bonus_reversed = Signal()
+bonus_adjusted = Signal()
+bonus_expiring = Signal()
+bonus_expired = Signal()
+
+
+@dataclass(frozen=True)
+class BonusEvent:
+    """What a notification about a bonus event needs, without touching the ledger again."""
+
+    kind: str
+    customer_id: int
+    account_id: int
+    points: int  # always positive: how many points this event is about
+    balance: int  # the balance after the event
+    occurred_at: datetime.datetime
+    transaction_ids: tuple[int, ...] = ()
+    store_id: int | None = None
+    receipt_id: str = ""
+    expires_at: datetime.datetime | None = None  # for credits and expiry warnings
+    days_left: int | None = None  # for expiry warnings
+    days_before: int | None = None  # the warning offset that fired
+    lot_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def dedupe_key(self) -> str:
+        """A stable key for this event: the same event must never be notified twice."""
+        if self.kind == "expiring":
+            return f"bonus-expiring:{self.account_id}:{self.days_before}:{min(self.lot_ids)}"
+        return f"bonus-{self.kind}:{self.transaction_ids[0]}"
