@@ -29,7 +29,7 @@ class LotInline(ReadOnlyInline):
     verbose_name_plural = _("lots (open first)")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit").order_by("-remaining", "expires_at", "id")[:100]
+        return super().get_queryset(request).select_related("credit").order_by("-remaining", "expires_at", "id")
 
 
 class TransactionInline(ReadOnlyInline):
@@ -37,10 +37,10 @@ class TransactionInline(ReadOnlyInline):
     fk_name = "account"
     fields = ["occurred_at", "kind", "points", "store", "receipt_id", "cashier_id", "reason", "staff"]
     readonly_fields = fields
-    verbose_name_plural = _("ledger (latest 200)")
+    verbose_name_plural = _("ledger")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("store", "staff").order_by("-occurred_at", "-id")[:200]
+        return super().get_queryset(request).select_related("store", "staff").order_by("-occurred_at", "-id")
 
 
 class AdjustmentForm(forms.Form):

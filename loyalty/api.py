@@ -19,7 +19,7 @@ from django.db.models import Min, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Header, NinjaAPI, Schema
+from ninja import Header, NinjaAPI, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, Field, model_validator
@@ -214,11 +214,11 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
                     _("This Idempotency-Key was used with a different request."),
                     "Idempotency-Key",
                 ) from None
-            return record.status_code, record.response
+            return Status(record.status_code, record.response)
         status, body = run()
         record.status_code, record.response = status, body
         record.save(update_fields=["status_code", "response"])
-    return status, body
+    return Status(status, body)
 
 
 # --- Endpoints --------------------------------------------------------------------------------------
@@ -345,10 +345,13 @@ def get_balance(request, external_id: str):
         if first:
             points = open_lots.filter(expires_at=first).aggregate(total=Sum("remaining"))["total"]
             next_expiry = {"expires_at": first, "points": points}
-    return 200, {
-        "customer_id": customer.public_id,
-        "external_id": customer.external_id,
-        "balance": balance,
-        "tier": account.tier.name if account and account.tier else None,
-        "next_expiry": next_expiry,
-    }
+    return Status(
+        200,
+        {
+            "customer_id": customer.public_id,
+            "external_id": customer.external_id,
+            "balance": balance,
+            "tier": account.tier.name if account and account.tier else None,
+            "next_expiry": next_expiry,
+        },
+    )
