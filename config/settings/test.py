@@ -11,6 +11,14 @@ CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:637
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, tests only
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-EMAIL_FILE_PATH = str(BASE_DIR / "var" / "test-outbox")
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuv"
+PUBLIC_BASE_URL = "https://crm.example.com"
+# The Celery-worker tests run a real worker process and read what it sent from files.
+EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env("TEST_EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "test-outbox"))
+NOTIFICATION_BACKENDS = {
+    "email": "notifications.channels.email.EmailChannel",
+    "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
+}
+SMS_FILE_PATH = env("TEST_SMS_FILE_PATH", default=str(BASE_DIR / "var" / "test-sms"))
+NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

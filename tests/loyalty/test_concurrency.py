@@ -11,7 +11,8 @@ from django.test import Client
 from loyalty.models import BonusAccount, BonusTransaction
 from tests.loyalty.factories import make_pos_key, purchase
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: restore the topics the data migration created, which a flush removes.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _run_together(count: int, call):

@@ -1,0 +1,241 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Customer, Language
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("e-mail")
+    SMS = "sms", _("SMS")
+    MESSENGER = "messenger", _("messenger")
+    POSTAL = "postal", _("postal letter")
+
+
+class Topic(models.Model):
+    """What a message is about, and how urgently, on which channels, and whether it is marketing."""
+
+    class Kind(models.TextChoices):
+        TRANSACTIONAL = "transactional", _("transactional (service)")
+        MARKETING = "marketing", _("marketing")
+
+    class Urgency(models.TextChoices):
+        IMMEDIATE = "immediate", _("immediate: now, but never in quiet hours")
+        TIMELY = "timely", _("timely: within today's window")
+        FLEXIBLE = "flexible", _("flexible: may wait for the preferred weekday")
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.TIMELY)
+    channels = models.JSONField(
+        _("channel plan"), default=list, help_text=_('Channels every message goes out on, e.g. ["sms", "email"]')
+    )
+    alternatives = models.JSONField(
+        _("alternative channels"),
+        default=list,
+        blank=True,
+        help_text=_("Channels the customer may prefer instead, or that replace a channel the customer cannot get"),
+    )
+    counts_against_cap = models.BooleanField(_("counts against frequency caps"), default=False)
+    deadline_hours = models.PositiveIntegerField(
+        _("deadline (hours)"), default=72, help_text=_("After this a message not yet sent is suppressed")
+    )
+    freshness_check = models.CharField(
+        _("freshness check"), max_length=50, blank=True, help_text=_("Re-checked at send time, e.g. expiry_points")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.kind == self.Kind.MARKETING
+
+
+class ConsentEvent(models.Model):
+    """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown."""
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("granted")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Source(models.TextChoices):
+        SURVEY = "survey", _("survey")
+        PREFERENCE_PAGE = "preference_page", _("preference page")
+        UNSUBSCRIBE = "unsubscribe", _("unsubscribe page")
+        ONE_CLICK = "one_click", _("one-click unsubscribe")
+        STAFF = "staff", _("staff")
+        IMPORT = "import", _("import")
+        KEYWORD = "keyword", _("keyword reply")
+        PROVIDER = "provider", _("provider webhook")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_events"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    topic = models.ForeignKey(
+        Topic,
+        verbose_name=_("topic"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Empty: all topics"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    source = models.CharField(_("source"), max_length=32, choices=Source.choices)
+    wording = models.TextField(_("wording shown"), blank=True)
+    wording_version = models.CharField(_("wording version"), max_length=32, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "channel", "-created_at"], name="notif_consent_lookup_idx")]
+
+    def __str__(self):
+        scope = self.topic or _("all topics")
+        return f"{self.get_action_display()} {self.channel} / {scope}"
+
+
+class Preference(models.Model):
+    """How a customer wants to be talked to. Blank fields fall back to the global defaults."""
+
+    class Badge(models.TextChoices):
+        FULL = "full", _("full: e-mail and SMS marketing")
+        EMAIL_ONLY = "email_only", _("e-mail marketing only")
+        SMS_ONLY = "sms_only", _("SMS marketing only")
+        SERVICE_ONLY = "service_only", _("service messages only")
+        NONE = "none", _("nothing")
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="preference")
+    preferred_channels = models.JSONField(
+        _("preferred channel per topic"), default=dict, blank=True, help_text=_('e.g. {"bonus-credited": "sms"}')
+    )
+    window_start = models.TimeField(_("from (local time)"), null=True, blank=True)
+    window_end = models.TimeField(_("until (local time)"), null=True, blank=True)
+    weekdays = models.JSONField(
+        _("preferred weekdays"), default=list, blank=True, help_text=_("0 = Monday … 6 = Sunday")
+    )
+    max_per_week = models.JSONField(
+        _("marketing messages per week, per channel"),
+        default=dict,
+        blank=True,
+        help_text=_('e.g. {"email": 2, "sms": 1}'),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, blank=True)
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    best_hour = models.PositiveSmallIntegerField(
+        _("learned best hour"), null=True, blank=True, help_text=_("Local hour when this customer reads messages")
+    )
+    badge = models.CharField(
+        _("badge"), max_length=16, choices=Badge.choices, default=Badge.SERVICE_ONLY, db_index=True
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("preference")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self):
+        return str(self.customer)
+
+
+class Notification(models.Model):
+    """The outbox: one message to one customer on one channel, and what became of it."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+        DEFERRED = "deferred", _("deferred")
+        SUPPRESSED = "suppressed", _("suppressed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    class Reason(models.TextChoices):
+        NONE = "", _("—")
+        NO_CONSENT = "no_consent", _("no consent for this channel and topic")
+        NO_CONTACT = "no_contact", _("no contact point for this channel")
+        CHANNEL_UNAVAILABLE = "channel_unavailable", _("channel not available")
+        INACTIVE = "inactive", _("customer inactive")
+        PAUSED = "paused", _("customer paused messages")
+        CAPPED = "capped", _("weekly limit reached")
+        QUIET_HOURS = "quiet_hours", _("outside the allowed hours")
+        DEADLINE = "deadline", _("no allowed slot before the deadline")
+        STALE = "stale", _("no longer true at send time")
+        INCOMPLETE = "incomplete", _("message lacks sender, contact details or unsubscribe")
+        NO_TEMPLATE = "no_template", _("no template for this topic and channel")
+        PROVIDER_ERROR = "provider_error", _("the provider refused or failed")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), on_delete=models.PROTECT)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    send_at = models.DateTimeField(_("send at"))
+    deadline = models.DateTimeField(_("deadline"))
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body as sent"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["send_at"], condition=Q(status__in=["scheduled", "deferred"]), name="notif_due_idx"),
+            models.Index(fields=["lease_until"], condition=Q(status="sending"), name="notif_lease_idx"),
+            models.Index(fields=["customer", "channel", "sent_at"], name="notif_cap_idx"),
+            models.Index(fields=["status", "topic", "channel"], name="notif_admin_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic.code} → {self.channel} ({self.get_status_display()})"
+
+
+class MessageTemplate(models.Model):
+    """Message text per topic × channel × language, in Django template syntax."""
+
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="templates")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    subject = models.CharField(
+        _("subject"), max_length=200, blank=True, help_text=_("E-mail only; the brand is prefixed")
+    )
+    body = models.TextField(_("body"), help_text=_("Django template: {{ customer.first_name }}, {{ points }}, …"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["topic", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "channel", "language"], name="notif_template_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic.code} / {self.channel} / {self.language}"

@@ -1,0 +1,103 @@
+"""Turning an outbox row into the message a channel sends: template, brand, contact, unsubscribe."""
+
+from django.conf import settings
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from notifications.channels import Message
+from notifications.models import Channel, MessageTemplate, Notification
+from notifications.policy import contact_point
+from notifications.tokens import make_token
+
+
+class RenderError(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def absolute(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
+    token = make_token(
+        "unsubscribe",
+        c=str(notification.customer.public_id),
+        t=notification.topic.code,
+        ch=notification.channel,
+        n=notification.pk,
+    )
+    return absolute(reverse("unsubscribe", args=[token])), absolute(reverse("unsubscribe-one-click", args=[token]))
+
+
+def pick_template(templates: dict, notification: Notification, language: str) -> MessageTemplate | None:
+    key = (notification.topic_id, notification.channel)
+    return templates.get((*key, language)) or templates.get((*key, settings.LANGUAGE_CODE))
+
+
+def render(notification: Notification, *, template: MessageTemplate | None, language: str) -> Message:
+    """Render in the customer's language; refuse a message without sender, contact or unsubscribe."""
+    if template is None:
+        raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
+    customer = notification.customer
+    page_url, one_click_url = unsubscribe_urls(notification)
+    context = {
+        **notification.context,
+        "customer": customer,
+        "brand": settings.BRAND_NAME,
+        "contact_phone": settings.BRAND_CONTACT_PHONE,
+        "contact_email": settings.BRAND_CONTACT_EMAIL,
+        "unsubscribe_url": page_url,
+    }
+    with translation.override(language):
+        body = Template(template.body).render(Context(context, autoescape=False)).strip()
+        subject = Template(template.subject).render(Context(context, autoescape=False)).strip()
+        contact = _("%(brand)s · %(phone)s · %(email)s") % {
+            "brand": settings.BRAND_NAME,
+            "phone": settings.BRAND_CONTACT_PHONE,
+            "email": settings.BRAND_CONTACT_EMAIL,
+        }
+        message = Message(notification_id=notification.pk, to=contact_point(customer, notification.channel), body=body)
+        if notification.channel == Channel.EMAIL:
+            message.subject = f"{settings.BRAND_NAME}: {subject}" if subject else settings.BRAND_NAME
+            message.body = "\n\n".join(
+                [body, "—", contact, _("Stop these messages or choose fewer: %(url)s") % {"url": page_url}]
+            )
+            message.headers = {
+                "List-Unsubscribe": f"<{one_click_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+            message.sender = settings.DEFAULT_FROM_EMAIL
+        elif notification.channel == Channel.SMS:
+            message.sender = settings.BRAND_SMS_SENDER_ID
+            if settings.BRAND_NAME not in body:
+                message.body = f"{settings.BRAND_NAME}: {body}"
+            if notification.topic.is_marketing:
+                message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": settings.BRAND_SMS_SENDER_ID}
+    check_complete(message, notification)
+    return message
+
+
+def check_complete(message: Message, notification: Notification) -> None:
+    """Every message identifies the sender; every e-mail has contact details and both unsubscribes."""
+    problems = []
+    if not message.to:
+        raise RenderError(Notification.Reason.NO_CONTACT)
+    if not message.sender:
+        problems.append("sender")
+    if notification.channel == Channel.EMAIL:
+        url = message.headers.get("List-Unsubscribe", "")
+        if not url.startswith("<https://") and not (settings.DEBUG and url.startswith("<http://")):
+            problems.append("List-Unsubscribe (HTTPS)")
+        if message.headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
+            problems.append("List-Unsubscribe-Post")
+        if settings.BRAND_CONTACT_EMAIL not in message.body or "/u/" not in message.body:
+            problems.append("contact details or unsubscribe link")
+        if settings.BRAND_NAME not in message.subject:
+            problems.append("brand in subject")
+    if problems:
+        raise RenderError(Notification.Reason.INCOMPLETE, ", ".join(problems))

@@ -1,0 +1,288 @@
+import datetime
+import json
+import threading
+import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from loyalty import services as loyalty
+from loyalty.models import BonusLot
+from notifications import dispatch
+from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
+from notifications.policy import ConsentBook
+from notifications.services import consent_record, notify, preference_update
+from tests.loyalty.factories import make_pos_key, purchase
+from tests.notifications.factories import due_notification
+
+Status = Notification.Status
+
+
+def send_due(now=None):
+    """What beat + a worker do, in-process: claim due rows and send the batches."""
+    outcome = {}
+    while ids := dispatch.claim_due(now=now):
+        for status, count in dispatch.send_batch(ids, now=now).items():
+            outcome[status] = outcome.get(status, 0) + count
+    return outcome
+
+
+def grant(customer, channel, topic=None, source=ConsentEvent.Source.SURVEY):
+    return consent_record(
+        customer=customer,
+        channel=channel,
+        topic=topic,
+        action=ConsentEvent.Action.GRANTED,
+        source=source,
+        wording="Yes, send me offers",
+        wording_version="v1",
+    )
+
+
+def test_pos_purchase_becomes_a_bonus_credited_sms_inside_the_window_sent_exactly_once(
+    client, customer_factory, store_factory, django_capture_on_commit_callbacks, sms_outbox
+):
+    customer = customer_factory(external_id="CARD-7", time_zone="Europe/Helsinki", first_name="Aino")
+    preference_update(customer=customer, window_start=datetime.time(10), window_end=datetime.time(18))
+    _key, raw = make_pos_key(store_factory())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps(
+                {"customer": {"external_id": "CARD-7"}, "receipt_id": "R1", "amount": "42.00", "currency": "EUR"}
+            ),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {raw}", "Idempotency-Key": "k1"},
+        )
+    assert response.status_code == 201
+    notification = Notification.objects.get(customer=customer)
+    assert (notification.topic.code, notification.channel, notification.status) == (
+        "bonus-credited",
+        "sms",
+        "scheduled",
+    )
+    local = notification.send_at.astimezone(zoneinfo.ZoneInfo("Europe/Helsinki"))
+    assert datetime.time(10) <= local.time() < datetime.time(18)
+    assert notification.context["points"] == 42
+
+    at_slot = notification.send_at + datetime.timedelta(seconds=1)
+    assert send_due(now=at_slot) == {"sent": 1}
+    assert send_due(now=at_slot + datetime.timedelta(hours=1)) == {}
+    assert len(sms_outbox) == 1 and "+42 points" in sms_outbox[0].body and sms_outbox[0].to == str(customer.phone)
+    notification.refresh_from_db()
+    assert notification.status == Status.SENT and notification.provider_message_id == f"mem-{notification.pk}"
+
+
+def test_preferred_channel_and_fallback_when_there_is_no_phone(customer_factory):
+    by_email = customer_factory()
+    preference_update(customer=by_email, preferred_channels={"bonus-credited": "email"})
+    no_phone = customer_factory(phone="")
+    for customer in (by_email, no_phone):
+        rows = notify(customer=customer, topic="bonus-credited", context={"points": 1}, dedupe_key=f"t:{customer.pk}")
+        assert [(r.channel, r.status) for r in rows] == [("email", "scheduled")]
+
+
+def test_same_occasion_never_notifies_twice(customer):
+    first = notify(customer=customer, topic="service", context={}, dedupe_key="order-1")
+    again = notify(customer=customer, topic="service", context={}, dedupe_key="order-1")
+    assert [n.pk for n in first] == [n.pk for n in again]
+    assert Notification.objects.count() == 1
+
+
+def test_marketing_without_consent_is_suppressed_with_the_reason(customer):
+    rows = notify(customer=customer, topic="promotion", context={"text": "-20%"}, dedupe_key="promo-1")
+    assert [(r.status, r.reason) for r in rows] == [("suppressed", "no_consent")]
+
+
+def test_consent_withdrawn_after_scheduling_suppresses_at_send_time(customer):
+    grant(customer, Channel.EMAIL)
+    [row] = notify(customer=customer, topic="promotion", context={"text": "-20%"}, dedupe_key="promo-2")
+    assert row.status == "scheduled"
+    consent_record(customer=customer, channel=Channel.EMAIL, action="withdrawn", source=ConsentEvent.Source.STAFF)
+    send_due(now=row.send_at + datetime.timedelta(seconds=1))
+    row.refresh_from_db()
+    assert (row.status, row.reason) == ("suppressed", "no_consent")
+    assert mail.outbox == []
+
+
+def test_quiet_hours_are_never_violated_even_for_immediate_messages(customer_factory, sms_outbox):
+    customer = customer_factory(time_zone="Europe/Moscow")
+    preference_update(customer=customer, preferred_channels={"service": "sms"})
+    three_am = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.UTC)  # 03:00 in Moscow
+    [row] = notify(customer=customer, topic="service", context={"text": "x"}, dedupe_key="q1", now=three_am)
+    assert row.channel == "sms"
+    assert row.send_at.astimezone(customer.zone).time() == datetime.time(8, 0)
+    # A row forced due at night is deferred by the dispatcher, not sent.
+    Notification.objects.filter(pk=row.pk).update(send_at=timezone.now() - datetime.timedelta(minutes=1))
+    local_now = timezone.now().astimezone(customer.zone).time()
+    send_due()
+    row.refresh_from_db()
+    if datetime.time(8) <= local_now < datetime.time(21):
+        assert row.status == "sent"
+    else:
+        assert row.status == "deferred" and row.reason == "quiet_hours" and sms_outbox == []
+        assert datetime.time(8) <= row.send_at.astimezone(customer.zone).time() < datetime.time(21)
+
+
+def _always_open(customer):
+    preference_update(customer=customer, window_start=datetime.time(0, 0), window_end=datetime.time(23, 59))
+
+
+def test_weekly_cap_defers_then_suppresses(customer):
+    grant(customer, Channel.EMAIL)
+    _always_open(customer)
+    preference_update(customer=customer, max_per_week={"email": 2})
+    Topic.objects.filter(code="promotion").update(urgency="timely")
+    sent = [due_notification(customer, "promotion", dedupe_key=f"cap-{i}") for i in range(2)]
+    assert send_due() == {"sent": 2}
+    third = due_notification(
+        customer, "promotion", dedupe_key="cap-3", deadline=timezone.now() + datetime.timedelta(days=9)
+    )
+    send_due()
+    third.refresh_from_db()
+    assert (third.status, third.reason) == ("deferred", "capped")
+    oldest = min(Notification.objects.filter(pk__in=[n.pk for n in sent]).values_list("sent_at", flat=True))
+    assert third.send_at >= oldest + datetime.timedelta(days=7)
+    fourth = due_notification(
+        customer, "promotion", dedupe_key="cap-4", deadline=timezone.now() + datetime.timedelta(days=1)
+    )
+    send_due()
+    fourth.refresh_from_db()
+    assert (fourth.status, fourth.reason) == ("suppressed", "capped")
+    assert len(mail.outbox) == 2
+
+
+def test_stale_expiry_warning_is_cancelled_and_fresh_one_renders_the_amount_left(customer, store_factory):
+    store = store_factory()
+    _always_open(customer)
+    purchase(customer, store=store, amount="100")
+    lot = BonusLot.objects.get()
+    BonusLot.objects.filter(pk=lot.pk).update(expires_at=timezone.now() + datetime.timedelta(days=5))
+    loyalty.expiry_warnings_send()
+    [warning] = notify(
+        customer=customer,
+        topic="bonus-expiring",
+        context={"points": 100, "days_left": 5, "lot_ids": [lot.pk]},
+        dedupe_key="exp-a",
+    )
+    purchase(customer, store=store, amount="0", redeem=60)  # part spent: render 40
+    Notification.objects.filter(pk=warning.pk).update(send_at=timezone.now())
+    send_due()
+    warning.refresh_from_db()
+    assert warning.status == "sent" and "40 of your bonus points" in warning.body
+
+    [stale] = notify(
+        customer=customer, topic="bonus-expiring", context={"points": 40, "lot_ids": [lot.pk]}, dedupe_key="exp-b"
+    )
+    purchase(customer, store=store, amount="0", redeem=40)  # all spent
+    Notification.objects.filter(pk=stale.pk).update(send_at=timezone.now())
+    send_due()
+    stale.refresh_from_db()
+    assert (stale.status, stale.reason) == ("cancelled", "stale")
+
+
+def test_marketing_email_carries_brand_contact_and_rfc8058_headers(customer, settings):
+    grant(customer, Channel.EMAIL)
+    _always_open(customer)
+    Topic.objects.filter(code="promotion").update(urgency="timely")
+    due_notification(customer, "promotion", context={"title": "Autumn sale", "text": "-20% on coats"})
+    send_due()
+    [email] = mail.outbox
+    assert email.subject == f"{settings.BRAND_NAME}: Autumn sale"
+    assert email.from_email == settings.DEFAULT_FROM_EMAIL
+    one_click = email.extra_headers["List-Unsubscribe"]
+    assert one_click.startswith("<https://crm.example.com/u/") and one_click.endswith("/one-click/>")
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert settings.BRAND_CONTACT_EMAIL in email.body and "https://crm.example.com/u/" in email.body
+
+
+def test_email_without_an_https_unsubscribe_is_refused_with_the_reason(customer, settings):
+    settings.PUBLIC_BASE_URL = "http://insecure.example.com"
+    row = due_notification(customer, "service")
+    send_due()
+    row.refresh_from_db()
+    assert (row.status, row.reason) == ("suppressed", "incomplete") and "List-Unsubscribe" in row.detail
+    assert mail.outbox == []
+
+
+def test_one_click_post_withdraws_that_topic_on_that_channel(client, customer):
+    grant(customer, Channel.EMAIL)
+    due_notification(customer, "service", context={"title": "t", "text": "x"})
+    send_due()
+    url = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>").replace("https://crm.example.com", "")
+    assert client.get(url).status_code == 405  # GET never writes
+    response = client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    book = ConsentBook.for_customers([customer.pk])
+    assert not book.allows(customer.pk, Channel.EMAIL, Topic.objects.get(code="service"))
+    assert book.allows(customer.pk, Channel.EMAIL, Topic.objects.get(code="promotion"))  # other topics unchanged
+    assert client.post(url.replace("/u/", "/u/x"), {"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
+def test_badge_follows_consent(customer):
+    grant(customer, Channel.EMAIL)
+    assert Preference.objects.get(customer=customer).badge == "email_only"
+    grant(customer, Channel.SMS)
+    assert Preference.objects.get(customer=customer).badge == "full"
+
+
+def test_provider_failure_retries_with_backoff_then_fails(customer, settings):
+    settings.NOTIFICATION_BACKENDS = {
+        **settings.NOTIFICATION_BACKENDS,
+        "email": "tests.notifications.backends.BrokenEmail",
+    }
+    from notifications.channels import _backend_class
+
+    _backend_class.cache_clear()
+    row = due_notification(customer, "service")
+    try:
+        send_due()
+        row.refresh_from_db()
+        assert (row.status, row.reason, row.attempts) == ("scheduled", "provider_error", 1)
+        assert row.send_at > timezone.now() + datetime.timedelta(seconds=100)
+        Notification.objects.filter(pk=row.pk).update(
+            attempts=settings.NOTIFICATION_MAX_ATTEMPTS - 1, send_at=timezone.now()
+        )
+        send_due()
+        row.refresh_from_db()
+        assert row.status == "failed" and "SMTP down" in row.detail
+    finally:
+        _backend_class.cache_clear()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_dispatchers_racing_never_send_a_message_twice(customer_factory):
+    customers = customer_factory.create_batch(5)
+    rows = [due_notification(c, "service", dedupe_key=f"race-{c.pk}-{i}") for c in customers for i in range(8)]
+    barrier = threading.Barrier(4)
+
+    def dispatcher(_):
+        barrier.wait(timeout=20)
+        try:
+            claimed = []
+            while ids := dispatch.claim_due(limit=7):
+                claimed.extend(ids)
+                dispatch.send_batch(ids)
+                dispatch.send_batch(ids)  # a broker redelivery of the same batch
+            return claimed
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        claimed = [i for ids in pool.map(dispatcher, range(4)) for i in ids]
+    assert sorted(claimed) == sorted(r.pk for r in rows)  # every row claimed by exactly one dispatcher
+    assert len(mail.outbox) == len(rows)
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == len(rows)
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_dispatcher_batch_uses_a_bounded_number_of_queries(customer_factory, django_assert_max_num_queries):
+    for customer in customer_factory.create_batch(20):
+        due_notification(customer, "service")
+    ids = dispatch.claim_due()
+    # Per row a constant four (savepoint, row lock, finish, release); per batch a fixed handful.
+    with django_assert_max_num_queries(4 * len(ids) + 8):
+        assert dispatch.send_batch(ids) == {"sent": 20}

@@ -1,0 +1,116 @@
+import datetime
+import zoneinfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notifications.scheduling import is_inside, next_slot
+
+UTC = datetime.UTC
+ZONES = [
+    "Europe/Tallinn",
+    "Europe/Helsinki",
+    "Europe/Stockholm",
+    "Europe/Moscow",
+    "America/New_York",
+    "Australia/Sydney",
+]
+# Instants around the 2026 DST changes in Europe, the US and Australia, and ordinary days.
+ANCHORS = [
+    datetime.datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+    datetime.datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+    datetime.datetime(2026, 3, 8, 5, 0, tzinfo=UTC),
+    datetime.datetime(2026, 11, 1, 5, 0, tzinfo=UTC),
+    datetime.datetime(2026, 4, 5, 0, 0, tzinfo=UTC),
+    datetime.datetime(2026, 7, 15, 12, 0, tzinfo=UTC),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    anchor=st.sampled_from(ANCHORS),
+    offset_minutes=st.integers(-36 * 60, 36 * 60),
+    start_hour=st.integers(0, 22),
+    length=st.integers(1, 14),
+    weekdays=st.sets(st.integers(0, 6), max_size=6),
+    deadline_hours=st.integers(1, 240),
+    preferred_hour=st.none() | st.integers(0, 23),
+)
+def test_slot_is_inside_the_local_window_on_an_allowed_day_before_the_deadline(
+    zone_name, anchor, offset_minutes, start_hour, length, weekdays, deadline_hours, preferred_hour
+):
+    zone = zoneinfo.ZoneInfo(zone_name)
+    now = anchor + datetime.timedelta(minutes=offset_minutes)
+    window = (datetime.time(start_hour), datetime.time(min(start_hour + length, 23), 59))
+    deadline = now + datetime.timedelta(hours=deadline_hours)
+    slot = next_slot(
+        earliest=now, zone=zone, window=window, deadline=deadline, weekdays=weekdays, preferred_hour=preferred_hour
+    )
+    if slot is None:
+        # No allowed instant exists: check every minute up to the deadline... in steps of 10 minutes.
+        probe = now
+        while probe <= deadline:
+            local = probe.astimezone(zone)
+            assert not (is_inside(probe, zone=zone, window=window) and (not weekdays or local.weekday() in weekdays))
+            probe += datetime.timedelta(minutes=10)
+        return
+    assert now <= slot <= deadline
+    assert is_inside(slot, zone=zone, window=window)
+    assert not weekdays or slot.astimezone(zone).weekday() in weekdays
+
+
+def test_window_keeps_its_wall_clock_hours_across_dst_changes():
+    tallinn = zoneinfo.ZoneInfo("Europe/Tallinn")
+    window = (datetime.time(9, 0), datetime.time(20, 0))
+    # Saturday before spring-forward (UTC+2) and the Sunday of it (UTC+3).
+    before = next_slot(
+        earliest=datetime.datetime(2026, 3, 28, 0, 0, tzinfo=UTC),
+        zone=tallinn,
+        window=window,
+        deadline=datetime.datetime(2026, 4, 5, tzinfo=UTC),
+    )
+    after = next_slot(
+        earliest=datetime.datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+        zone=tallinn,
+        window=window,
+        deadline=datetime.datetime(2026, 4, 5, tzinfo=UTC),
+    )
+    assert before == datetime.datetime(2026, 3, 28, 7, 0, tzinfo=UTC)
+    assert after == datetime.datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    # Fall-back day: 09:00 local is 06:00 UTC before, 07:00 UTC on the day.
+    fall = next_slot(
+        earliest=datetime.datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+        zone=tallinn,
+        window=window,
+        deadline=datetime.datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    assert fall == datetime.datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+
+
+def test_flexible_message_waits_for_the_preferred_weekday_and_best_hour():
+    helsinki = zoneinfo.ZoneInfo("Europe/Helsinki")
+    thursday = datetime.datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
+    slot = next_slot(
+        earliest=thursday,
+        zone=helsinki,
+        window=(datetime.time(9), datetime.time(20)),
+        deadline=thursday + datetime.timedelta(days=7),
+        weekdays={1},
+        preferred_hour=18,
+    )
+    assert slot.astimezone(helsinki) == datetime.datetime(2026, 11, 24, 18, 0, tzinfo=helsinki)  # Tuesday 18:00
+
+
+def test_no_slot_when_the_deadline_comes_first():
+    zone = zoneinfo.ZoneInfo("Europe/Tallinn")
+    late = datetime.datetime(2026, 11, 23, 20, 30, tzinfo=UTC)  # 22:30 local
+    assert (
+        next_slot(
+            earliest=late,
+            zone=zone,
+            window=(datetime.time(9), datetime.time(20)),
+            deadline=late + datetime.timedelta(hours=6),
+        )
+        is None
+    )
