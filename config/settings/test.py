@@ -17,7 +17,7 @@ PUBLIC_BASE_URL = "https://crm.example.com"
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 EMAIL_FILE_PATH = env("TEST_EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "test-outbox"))
 NOTIFICATION_BACKENDS = {
-    "email": "notifications.channels.email.EmailChannel",
+    "email": env("TEST_EMAIL_CHANNEL", default="notifications.channels.email.EmailChannel"),
     "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
 }
 SMS_FILE_PATH = env("TEST_SMS_FILE_PATH", default=str(BASE_DIR / "var" / "test-sms"))
