@@ -1,5 +1,7 @@
 """Turning an outbox row into the message a channel sends: template, brand, contact, unsubscribe."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.template import Context, Template
 from django.urls import reverse
@@ -39,6 +41,11 @@ def pick_template(templates: dict, notification: Notification, language: str) ->
     return templates.get((*key, language)) or templates.get((*key, settings.LANGUAGE_CODE))
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return Template(source)
+
+
 def render(notification: Notification, *, template: MessageTemplate | None, language: str) -> Message:
     """Render in the customer's language; refuse a message without sender, contact or unsubscribe."""
     if template is None:
@@ -54,8 +61,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "unsubscribe_url": page_url,
     }
     with translation.override(language):
-        body = Template(template.body).render(Context(context, autoescape=False)).strip()
-        subject = Template(template.subject).render(Context(context, autoescape=False)).strip()
+        body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
+        subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
         contact = _("%(brand)s · %(phone)s · %(email)s") % {
             "brand": settings.BRAND_NAME,
             "phone": settings.BRAND_CONTACT_PHONE,

@@ -1,0 +1,104 @@
+"""Notification fan-out and dispatch: notifications/s, Celery tasks and queries per 1,000 messages.
+
+Runs in-process on the benchmark PostgreSQL database (BENCH_DATABASE_URL, default crm_bench, seeded
+by bench_pos_api or here), with a no-op channel backend so the figures are the pipeline's own.
+BENCH_NOTIFY_CUSTOMERS (default 100000) customers get one "service" message each.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
+COUNT = int(os.environ.get("BENCH_NOTIFY_CUSTOMERS", "100000"))
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="config.settings.local",
+    DATABASE_URL=DB_URL,
+    DEBUG="false",
+    CELERY_BROKER_URL="memory://",
+    LOG_LEVEL="WARNING",
+    PUBLIC_BASE_URL="https://crm.example.com",
+)
+sys.path.insert(0, str(ROOT))
+name = DB_URL.rsplit("/", 1)[1]
+subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], capture_output=True)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from crm.models import Customer  # noqa: E402
+from notifications import dispatch  # noqa: E402
+from notifications.models import Notification  # noqa: E402
+from notifications.services import notify  # noqa: E402
+
+call_command("migrate", "--noinput", verbosity=0)
+have = Customer.objects.count()
+if have < COUNT:
+    call_command("seed_demo", "--customers", str(COUNT - have), verbosity=0)
+settings.NOTIFICATION_BACKENDS = {
+    "email": "notifications.channels.sms.NullChannel",
+    "sms": "notifications.channels.sms.NullChannel",
+}
+run = str(int(time.time()))
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __len__(self):
+        return self.count
+
+    def __enter__(self):
+        self._wrap = connection.execute_wrapper(self)
+        self._wrap.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._wrap.__exit__(*exc)
+
+
+customers = list(Customer.objects.order_by("id")[:COUNT])
+
+started = time.perf_counter()
+with QueryCounter() as fanout_queries:
+    for customer in customers:
+        notify(
+            customer=customer,
+            topic="service",
+            context={"title": "Bench", "text": "x"},
+            dedupe_key=f"bench:{run}:{customer.pk}",
+        )
+fanout_seconds = time.perf_counter() - started
+rows = Notification.objects.filter(dedupe_key__startswith=f"bench:{run}:")
+Notification.objects.filter(pk__in=rows.values("pk")).update(send_at=django.utils.timezone.now())
+
+tasks = 0
+started = time.perf_counter()
+with QueryCounter() as dispatch_queries:
+    while ids := dispatch.claim_due(limit=settings.NOTIFICATION_BATCH_SIZE):
+        tasks += 1  # one send_batch_task per claimed batch
+        dispatch.send_batch(ids)
+dispatch_seconds = time.perf_counter() - started
+sent = rows.filter(status="sent").count()
+print(f"customers: {len(customers)}  notifications written: {rows.count()}  sent: {sent}")
+print(
+    f"fan-out (notify per customer): {len(customers) / fanout_seconds:.0f} notifications/s, "
+    f"{len(fanout_queries) * 1000 / len(customers):.0f} queries per 1,000"
+)
+print(
+    f"dispatch (claim + re-check + render + no-op send): {sent / dispatch_seconds:.0f} notifications/s, "
+    f"{tasks * 1000 / max(sent, 1):.0f} Celery tasks and {len(dispatch_queries) * 1000 / max(sent, 1):.0f} queries per 1,000"
+)
