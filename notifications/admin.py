@@ -1,5 +1,10 @@
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Customer
 from notifications.models import ConsentEvent, MessageTemplate, Notification, Preference, Topic
 from notifications.rendering import RenderError, render
+from notifications.selectors import customer_consent_history, customer_notifications
 
 
 @admin.register(Topic)
@@ -114,3 +120,40 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path("why/<int:customer_id>/", self.admin_site.admin_view(self.why_view), name="notifications_why"),
+            path("sent-email/", self.admin_site.admin_view(self.email_outbox_view), name="notifications_email_outbox"),
+            *super().get_urls(),
+        ]
+
+    def why_view(self, request, customer_id):
+        """For one customer: every message, what was decided and why, and their consent history."""
+        customer = get_object_or_404(Customer.objects.select_related("preference"), pk=customer_id)
+        page = Paginator(customer_notifications(customer), 100).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Why did (or didn't) %(customer)s get it?") % {"customer": customer},
+            "customer": customer,
+            "page": page,
+            "consents": customer_consent_history(customer)[:50],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/notifications/why.html", context)
+
+    def email_outbox_view(self, request):
+        """The e-mails the default file backend wrote (make run), newest first."""
+        folder = Path(getattr(settings, "EMAIL_FILE_PATH", "") or ".")
+        files = (
+            sorted(folder.glob("*.log"), key=lambda f: f.stat().st_mtime, reverse=True)[:50] if folder.is_dir() else []
+        )
+        messages = [{"name": f.name, "text": f.read_text(errors="replace")[:20000]} for f in files]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Sent e-mail (file backend)"),
+            "messages_sent": messages,
+            "backend": settings.EMAIL_BACKEND,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/notifications/email_outbox.html", context)

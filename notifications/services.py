@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.models import Customer
@@ -59,22 +60,17 @@ def _kick_dispatcher() -> None:
     dispatch_due_task.delay()
 
 
-def notify(
-    *, customer: Customer, topic: Topic | str, context: dict, dedupe_key: str, now: datetime.datetime | None = None
+def _outbox_rows(
+    *,
+    customer: Customer,
+    topic: Topic,
+    preference: Preference | None,
+    book: ConsentBook,
+    context: dict,
+    dedupe_key: str,
+    now: datetime.datetime,
 ) -> list[Notification]:
-    """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
-
-    One row per channel the topic plans, each with its ``send_at`` in the customer's own time,
-    or suppressed with the reason when it cannot go. The same ``dedupe_key`` again writes
-    nothing. Rows due now wake the dispatcher after commit; the rest wait for beat.
-    """
-    now = now or timezone.now()
-    if isinstance(topic, str):
-        topic = Topic.objects.get(code=topic)
-    if not topic.is_active:
-        return []
-    preference = Preference.objects.filter(customer=customer).first()
-    book = ConsentBook.for_customers([customer.pk])
+    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
     deadline = now + datetime.timedelta(hours=topic.deadline_hours)
     rows = []
     for plan in plan_channels(customer, topic, preference, book):
@@ -102,13 +98,92 @@ def notify(
         if reason:
             row.status, row.reason = Status.SUPPRESSED, reason
         rows.append(row)
-    if not rows:
-        return []
+    return rows
+
+
+def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
     with transaction.atomic():
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         if any(row.status == Status.SCHEDULED and row.send_at <= now for row in rows):
             transaction.on_commit(_kick_dispatcher)
+
+
+def notify(
+    *, customer: Customer, topic: Topic | str, context: dict, dedupe_key: str, now: datetime.datetime | None = None
+) -> list[Notification]:
+    """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
+
+    One row per channel the topic plans, each with its ``send_at`` in the customer's own time,
+    or suppressed with the reason when it cannot go. The same ``dedupe_key`` again writes
+    nothing. Rows due now wake the dispatcher after commit; the rest wait for beat.
+    """
+    now = now or timezone.now()
+    if isinstance(topic, str):
+        topic = Topic.objects.get(code=topic)
+    if not topic.is_active:
+        return []
+    rows = _outbox_rows(
+        customer=customer,
+        topic=topic,
+        preference=Preference.objects.filter(customer=customer).first(),
+        book=ConsentBook.for_customers([customer.pk]),
+        context=context,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+    if not rows:
+        return []
+    _write_rows(rows, now)
     return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
+
+
+def notify_many(
+    *,
+    customers: QuerySet[Customer],
+    topic: Topic | str,
+    context: dict,
+    dedupe_prefix: str,
+    now: datetime.datetime | None = None,
+    chunk_size: int = 2000,
+) -> int:
+    """The same occasion for many customers (a campaign), set-based: a few statements per chunk.
+
+    Each chunk reads its customers, their preferences and consent in three queries, plans and
+    schedules in memory, and writes its rows in one bulk insert. Dedupe keys are
+    ``{dedupe_prefix}:{customer id}``, so running a fan-out again writes nothing new.
+    Returns the number of rows written or already present.
+    """
+    now = now or timezone.now()
+    if isinstance(topic, str):
+        topic = Topic.objects.get(code=topic)
+    if not topic.is_active:
+        return 0
+    total = 0
+    last_pk = 0
+    base = customers.order_by("pk")
+    while True:
+        chunk = list(base.filter(pk__gt=last_pk)[:chunk_size])
+        if not chunk:
+            return total
+        last_pk = chunk[-1].pk
+        ids = [customer.pk for customer in chunk]
+        preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=ids)}
+        book = ConsentBook.for_customers(ids)
+        rows = []
+        for customer in chunk:
+            rows.extend(
+                _outbox_rows(
+                    customer=customer,
+                    topic=topic,
+                    preference=preferences.get(customer.pk),
+                    book=book,
+                    context=context,
+                    dedupe_key=f"{dedupe_prefix}:{customer.pk}",
+                    now=now,
+                )
+            )
+        _write_rows(rows, now)
+        total += len(rows)
 
 
 def consent_record(

@@ -286,3 +286,25 @@ def test_dispatcher_batch_uses_a_bounded_number_of_queries(customer_factory, dja
     # Per row a constant four (savepoint, row lock, finish, release); per batch a fixed handful.
     with django_assert_max_num_queries(4 * len(ids) + 8):
         assert dispatch.send_batch(ids) == {"sent": 20}
+
+
+def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max_num_queries):
+    from crm.models import Customer
+    from notifications.services import notify_many
+
+    customers = customer_factory.create_batch(30)
+    grant(customers[0], Channel.EMAIL)
+    with django_assert_max_num_queries(16):  # two chunks of 20: six statements each, not one per customer
+        written = notify_many(
+            customers=Customer.objects.all(),
+            topic="promotion",
+            context={"text": "-10%"},
+            dedupe_prefix="camp-1",
+            chunk_size=20,
+        )
+    assert written == 30
+    by_status = dict(Notification.objects.filter(dedupe_key__startswith="camp-1:").values_list("customer_id", "status"))
+    assert by_status[customers[0].pk] == "scheduled"
+    assert set(by_status.values()) == {"scheduled", "suppressed"}  # the rest gave no consent: kept, with the reason
+    notify_many(customers=Customer.objects.all(), topic="promotion", context={}, dedupe_prefix="camp-1")
+    assert Notification.objects.filter(dedupe_key__startswith="camp-1:").count() == 30
