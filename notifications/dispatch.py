@@ -15,11 +15,19 @@ from django.utils import timezone
 
 from notifications import freshness
 from notifications.channels import ProviderError, backend_for
-from notifications.models import MessageTemplate, Notification, Preference
-from notifications.policy import ConsentBook, contact_point, recent_counted_sends, weekly_cap, window_for
+from notifications.models import Channel, MessageTemplate, Notification, Preference
+from notifications.policy import (
+    ConsentBook,
+    contact_point,
+    recent_counted_sends,
+    suppressed_contacts,
+    weekly_cap,
+    window_for,
+)
 from notifications.rendering import RenderError, pick_template, render
 from notifications.scheduling import next_slot
 from notifications.services import schedule_slot
+from notifications.sms_encoding import sms_segments
 
 logger = logging.getLogger(__name__)
 Status = Notification.Status
@@ -70,6 +78,7 @@ class _Batch:
         customer_ids = {row.customer_id for row in rows}
         self.preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=customer_ids)}
         self.book = ConsentBook.for_customers(customer_ids)
+        self.suppressed = suppressed_contacts({row.customer_id: row.customer for row in rows}.values())
         self.sent = recent_counted_sends(customer_ids, now=now)
         topics = {row.topic_id for row in rows}
         self.templates = {
@@ -135,8 +144,11 @@ def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
             return _finish(row, Status.SUPPRESSED, Reason.INACTIVE)
         if now > row.deadline:
             return _finish(row, Status.SUPPRESSED, Reason.DEADLINE)
-        if not contact_point(customer, row.channel):
+        address = contact_point(customer, row.channel)
+        if not address:
             return _finish(row, Status.SUPPRESSED, Reason.NO_CONTACT)
+        if (row.channel, address) in batch.suppressed:
+            return _finish(row, Status.SUPPRESSED, Reason.SUPPRESSED_CONTACT)
         if not batch.book.allows(customer.pk, row.channel, topic):
             return _finish(row, Status.SUPPRESSED, Reason.NO_CONSENT)
         if topic.is_marketing and preference and preference.paused_until:
@@ -184,9 +196,13 @@ def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
             retry_at = now + datetime.timedelta(minutes=2 ** (row.attempts + 1))
             return _finish(row, Status.SCHEDULED, Reason.PROVIDER_ERROR, str(exc), send_at=retry_at)
         batch.count_send(row, now)
+        sms = {}
+        if row.channel == Channel.SMS:
+            sms["sms_encoding"], sms["sms_segments"] = sms_segments(message.body)
         return _finish(
             row,
             Status.SENT,
+            **sms,
             sent_at=now,
             provider_message_id=provider_id[:255],
             subject=message.subject[:255],

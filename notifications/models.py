@@ -180,6 +180,7 @@ class Notification(models.Model):
         INCOMPLETE = "incomplete", _("message lacks sender, contact details or unsubscribe")
         NO_TEMPLATE = "no_template", _("no template for this topic and channel")
         PROVIDER_ERROR = "provider_error", _("the provider refused or failed")
+        SUPPRESSED_CONTACT = "suppressed_contact", _("contact point bounced or complained")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="notifications"
@@ -199,6 +200,11 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body as sent"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sms_segments = models.PositiveSmallIntegerField(_("SMS segments"), null=True, blank=True)
+    sms_encoding = models.CharField(_("SMS encoding"), max_length=8, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -239,3 +245,82 @@ class MessageTemplate(models.Model):
 
     def __str__(self):
         return f"{self.topic.code} / {self.channel} / {self.language}"
+
+
+class DeliveryEvent(models.Model):
+    """What a provider told us about a message: delivered, bounced, opened, … (recorded once)."""
+
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_events"
+    )
+    provider = models.CharField(_("provider"), max_length=32)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    event_type = models.CharField(_("event"), max_length=32)
+    # The provider's event id, or a digest of the event when it has none: replays are recorded once.
+    event_key = models.CharField(max_length=128, unique=True)
+    message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    occurred_at = models.DateTimeField(_("occurred"))
+    payload = models.JSONField(default=dict)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["message_id"], name="notif_event_message_idx")]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_type}"
+
+
+class ContactSuppression(models.Model):
+    """A contact point that must not be written to again (hard bounce, complaint)."""
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    address = models.CharField(_("address"), max_length=254)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=64)
+    event = models.ForeignKey(DeliveryEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed contact point")
+        verbose_name_plural = _("suppressed contact points")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["channel", "address"], name="notif_suppression_once")]
+
+    def __str__(self):
+        return f"{self.channel}:{self.address} ({self.reason})"
+
+
+class InboundMessage(models.Model):
+    """A message a customer sent us (an SMS reply): keywords act on consent, the rest goes to staff."""
+
+    class Action(models.TextChoices):
+        STOP = "stop", _("stop")
+        START = "start", _("start again")
+        HELP = "help", _("help")
+        OTHER = "other", _("message for staff")
+
+    provider = models.CharField(_("provider"), max_length=32)
+    provider_message_id = models.CharField(_("provider message id"), max_length=64, unique=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.SMS)
+    sender = models.CharField(_("from"), max_length=64)
+    body = models.TextField(_("text"))
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL)
+    reply = models.TextField(_("reply"), blank=True)
+    reply_sent_at = models.DateTimeField(_("reply sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.sender}: {self.body[:40]}"

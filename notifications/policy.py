@@ -9,10 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 
 from crm.models import Customer
-from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
+from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Preference, Topic
 from notifications.scheduling import intersect, parse_time
 
 Reason = Notification.Reason
@@ -31,6 +31,18 @@ def contact_point(customer: Customer, channel: str) -> str:
     if channel == Channel.POSTAL:
         return customer.address_line
     return ""
+
+
+def suppressed_contacts(customers) -> set[tuple[str, str]]:
+    """(channel, address) pairs among these customers' contact points that bounced or complained."""
+    emails = {c.email for c in customers if c.email}
+    phones = {str(c.phone) for c in customers if c.phone}
+    if not emails and not phones:
+        return set()
+    rows = ContactSuppression.objects.filter(
+        Q(channel=Channel.EMAIL, address__in=emails) | Q(channel=Channel.SMS, address__in=phones)
+    ).values_list("channel", "address")
+    return set(rows)
 
 
 class ConsentBook:
@@ -97,7 +109,13 @@ class Plan:
     reason: str = ""  # empty: may be scheduled; otherwise why not
 
 
-def plan_channels(customer: Customer, topic: Topic, preference: Preference | None, book: ConsentBook) -> list[Plan]:
+def plan_channels(
+    customer: Customer,
+    topic: Topic,
+    preference: Preference | None,
+    book: ConsentBook,
+    suppressed: set[tuple[str, str]] = frozenset(),
+) -> list[Plan]:
     """The channels this message goes out on, with a reason for each one it cannot.
 
     The topic's plan, with the customer's preferred channel for the topic taking the place of
@@ -116,8 +134,11 @@ def plan_channels(customer: Customer, topic: Topic, preference: Preference | Non
     def problem(channel: str) -> str:
         if not channel_available(channel):
             return Reason.CHANNEL_UNAVAILABLE
-        if not contact_point(customer, channel):
+        address = contact_point(customer, channel)
+        if not address:
             return Reason.NO_CONTACT
+        if (channel, address) in suppressed:
+            return Reason.SUPPRESSED_CONTACT
         if not book.allows(customer.pk, channel, topic):
             return Reason.NO_CONSENT
         return ""

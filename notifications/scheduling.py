@@ -32,12 +32,30 @@ def intersect(*windows: tuple[datetime.time, datetime.time] | None) -> tuple[dat
 
 
 def _local_interval(day: datetime.date, zone: zoneinfo.ZoneInfo, start: datetime.time, end: datetime.time | None):
+    """The UTC instants spanning ``start``–``end`` on ``day``, widest on DST days.
+
+    The start takes the earlier of a repeated wall time (fold 0) and the end the later
+    (fold 1), so a fall-back day's repeated hour is covered; instants inside the span that are
+    not inside the wall-clock window (around a change) are skipped by :func:`_first_inside`.
+    """
     begin = datetime.datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
     if end is None:
         finish = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=zone)
     else:
-        finish = datetime.datetime.combine(day, end, tzinfo=zone)
+        finish = datetime.datetime.combine(day, end, tzinfo=zone).replace(fold=1)
     return begin, finish.astimezone(UTC)
+
+
+def _first_inside(candidate, finish, zone, window):
+    """The first instant from ``candidate`` (in one-minute steps) whose local time is in the window."""
+    step = datetime.timedelta(minutes=1)
+    for _ in range(24 * 60):
+        if candidate >= finish:
+            return None
+        if is_inside(candidate, zone=zone, window=window):
+            return candidate
+        candidate = (candidate + step).replace(second=0, microsecond=0)
+    return None
 
 
 def _open_intervals(earliest, zone, start, end, allowed_days):
@@ -48,8 +66,8 @@ def _open_intervals(earliest, zone, start, end, allowed_days):
         if allowed_days is not None and day.weekday() not in allowed_days:
             continue
         begin, finish = _local_interval(day, zone, start, end)
-        begin = max(begin, earliest)
-        if begin < finish:
+        begin = _first_inside(max(begin, earliest), finish, zone, (start, end))
+        if begin is not None:
             yield day, begin, finish
 
 
@@ -81,7 +99,7 @@ def next_slot(
         preferred = datetime.datetime.combine(day, datetime.time(preferred_hour), tzinfo=zone).astimezone(UTC)
         if preferred > deadline or begin > deadline:
             break
-        if begin <= preferred < finish:
+        if begin <= preferred < finish and is_inside(preferred, zone=zone, window=window):
             return preferred
     return first[1]
 

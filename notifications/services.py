@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from crm.models import Customer
 from notifications.models import ConsentEvent, Notification, Preference, Topic
-from notifications.policy import ConsentBook, badge_for, plan_channels, window_for
+from notifications.policy import ConsentBook, badge_for, plan_channels, suppressed_contacts, window_for
 from notifications.scheduling import next_slot
 
 Status = Notification.Status
@@ -66,6 +66,7 @@ def _outbox_rows(
     topic: Topic,
     preference: Preference | None,
     book: ConsentBook,
+    suppressed: set,
     context: dict,
     dedupe_key: str,
     now: datetime.datetime,
@@ -73,7 +74,7 @@ def _outbox_rows(
     """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
     deadline = now + datetime.timedelta(hours=topic.deadline_hours)
     rows = []
-    for plan in plan_channels(customer, topic, preference, book):
+    for plan in plan_channels(customer, topic, preference, book, suppressed):
         row = Notification(
             customer=customer,
             topic=topic,
@@ -127,6 +128,7 @@ def notify(
         topic=topic,
         preference=Preference.objects.filter(customer=customer).first(),
         book=ConsentBook.for_customers([customer.pk]),
+        suppressed=suppressed_contacts([customer]),
         context=context,
         dedupe_key=dedupe_key,
         now=now,
@@ -169,6 +171,7 @@ def notify_many(
         ids = [customer.pk for customer in chunk]
         preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=ids)}
         book = ConsentBook.for_customers(ids)
+        suppressed = suppressed_contacts(chunk)
         rows = []
         for customer in chunk:
             rows.extend(
@@ -177,6 +180,7 @@ def notify_many(
                     topic=topic,
                     preference=preferences.get(customer.pk),
                     book=book,
+                    suppressed=suppressed,
                     context=context,
                     dedupe_key=f"{dedupe_prefix}:{customer.pk}",
                     now=now,

@@ -26,7 +26,7 @@ ANCHORS = [
 ]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(
     zone_name=st.sampled_from(ZONES),
     anchor=st.sampled_from(ANCHORS),
@@ -48,7 +48,7 @@ def test_slot_is_inside_the_local_window_on_an_allowed_day_before_the_deadline(
         earliest=now, zone=zone, window=window, deadline=deadline, weekdays=weekdays, preferred_hour=preferred_hour
     )
     if slot is None:
-        # No allowed instant exists: check every minute up to the deadline... in steps of 10 minutes.
+        # No allowed instant exists: probe every 10 minutes up to the deadline.
         probe = now
         while probe <= deadline:
             local = probe.astimezone(zone)
@@ -58,6 +58,31 @@ def test_slot_is_inside_the_local_window_on_an_allowed_day_before_the_deadline(
     assert now <= slot <= deadline
     assert is_inside(slot, zone=zone, window=window)
     assert not weekdays or slot.astimezone(zone).weekday() in weekdays
+
+
+def test_spring_forward_gap_and_fall_back_repeated_hour():
+    tallinn = zoneinfo.ZoneInfo("Europe/Tallinn")
+    # 03:00–03:59 does not exist on 29 March 2026 in Tallinn: a preferred 03:00 is not a wall time that day.
+    midnight = datetime.datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    window = (datetime.time(0, 0), datetime.time(3, 59))
+    slot = next_slot(
+        earliest=midnight,
+        zone=tallinn,
+        window=window,
+        deadline=midnight + datetime.timedelta(hours=1),
+        preferred_hour=3,
+    )
+    assert slot == midnight and is_inside(slot, zone=tallinn, window=window)
+    # 01:00–01:59 happens twice on 1 November 2026 in New York; the second time is inside the window too.
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    after_first = datetime.datetime(2026, 11, 1, 5, 59, tzinfo=UTC)  # 01:59 EDT
+    slot = next_slot(
+        earliest=after_first,
+        zone=new_york,
+        window=(datetime.time(0), datetime.time(1, 59)),
+        deadline=after_first + datetime.timedelta(hours=1),
+    )
+    assert slot == datetime.datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 01:00 EST
 
 
 def test_window_keeps_its_wall_clock_hours_across_dst_changes():
