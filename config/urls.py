@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", pos_api.urls),
     path("", include("notifications.urls")),
+    path("anymail/", include("anymail.urls")),
 ]

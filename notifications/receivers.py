@@ -1,5 +1,6 @@
 """Loyalty's domain signals become notifications. Each receiver only delegates to notify()."""
 
+from anymail.signals import tracking as anymail_tracking
 from django.db import transaction
 
 from crm.models import Customer
@@ -48,3 +49,26 @@ def connect() -> None:
         signals.bonus_gifted,
     ):
         signal.connect(on_bonus_event, dispatch_uid=f"notifications.on_bonus_event.{id(signal)}")
+    anymail_tracking.connect(on_email_tracking, dispatch_uid="notifications.on_email_tracking")
+
+
+def on_email_tracking(sender, event, esp_name, **kwargs) -> None:
+    """anymail's tracking signal (any ESP): record the event; a task applies it."""
+    from notifications.feedback import delivery_event_record
+
+    payload = event.esp_event if isinstance(event.esp_event, dict) else {}
+    kind = event.event_type
+    if kind == "bounced" and payload.get("Type") in ("SoftBounce", "Transient"):
+        kind = "deferred"  # a soft bounce is not a reason to stop writing
+    delivery_event_record(
+        provider=esp_name.lower(),
+        channel="email",
+        event_type=kind,
+        occurred_at=event.timestamp,
+        event_id=event.event_id or "",
+        message_id=event.message_id or "",
+        recipient=event.recipient or "",
+        metadata=event.metadata or {},
+        detail=event.description or event.mta_response or "",
+        payload=payload,
+    )

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from notifications import views
+from notifications import views, webhooks
 
 urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("u/<str:token>/one-click/", views.unsubscribe_one_click, name="unsubscribe-one-click"),
+    path("webhooks/sms/twilio/", webhooks.twilio_inbound_sms, name="twilio-sms-inbound"),
+    path("webhooks/sms/twilio/status/", webhooks.twilio_sms_status, name="twilio-sms-status"),
 ]

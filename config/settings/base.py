@@ -133,7 +133,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebase
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "outbox"))
 DEFAULT_FROM_EMAIL = f"{BRAND_NAME} <{BRAND_SENDER_EMAIL}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-ANYMAIL = env.json("ANYMAIL", default={})
+# ESP settings as JSON; ANYMAIL_WEBHOOK_SECRET ("user:password") guards the tracking webhooks.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")} | env.json("ANYMAIL", default={})
 
 # --- Celery ---------------------------------------------------------------------------------
 # Default broker: kombu's filesystem transport, which needs no server. Redis and RabbitMQ URLs
@@ -211,3 +212,8 @@ NOTIFICATION_BACKENDS = {
     "sms": env("SMS_BACKEND", default="notifications.channels.sms.FileSmsChannel"),
 }
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
+# SMS_BACKEND=notifications.channels.twilio.TwilioSmsChannel sends through Twilio with these:
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")  # also verifies Twilio's webhook signatures
+TWILIO_FROM = env("TWILIO_FROM", default="")  # default: the alphanumeric BRAND_SMS_SENDER_ID

@@ -74,6 +74,7 @@ def test_pos_purchase_becomes_a_bonus_credited_sms_inside_the_window_sent_exactl
     assert len(sms_outbox) == 1 and "+42 points" in sms_outbox[0].body and sms_outbox[0].to == str(customer.phone)
     notification.refresh_from_db()
     assert notification.status == Status.SENT and notification.provider_message_id == f"mem-{notification.pk}"
+    assert (notification.sms_encoding, notification.sms_segments) == ("gsm7", 1)
 
 
 def test_preferred_channel_and_fallback_when_there_is_no_phone(customer_factory):
