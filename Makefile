@@ -22,6 +22,7 @@ run: install var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py beat_sync
 	$(BIN)/python manage.py seed_demo --customers 200 --if-empty
+	$(BIN)/python manage.py demo_activity --if-empty
 	$(BIN)/python manage.py ensure_superuser
 	$(BIN)/honcho start
 

@@ -3,14 +3,27 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib import messages as admin_messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer
-from notifications.models import ConsentEvent, MessageTemplate, Notification, Preference, Topic
+from notifications.letters import batch_pdf, letter_batch_mark_posted
+from notifications.models import (
+    ConsentEvent,
+    ContactSuppression,
+    DeliveryEvent,
+    InboundMessage,
+    LetterBatch,
+    MessageTemplate,
+    Notification,
+    Preference,
+    Topic,
+)
 from notifications.rendering import RenderError, render
 from notifications.selectors import customer_consent_history, customer_notifications
 
@@ -157,3 +170,86 @@ class NotificationAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/notifications/email_outbox.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryEvent)
+class DeliveryEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "provider", "channel", "event_type", "recipient", "notification", "processed_at"]
+    list_filter = ["provider", "channel", "event_type"]
+    search_fields = ["recipient", "message_id"]
+    list_select_related = ["notification__topic"]
+    show_full_result_count = False
+
+
+@admin.register(ContactSuppression)
+class ContactSuppressionAdmin(admin.ModelAdmin):
+    """Staff may lift a suppression (delete) after the customer fixed the address; nothing else does."""
+
+    list_display = ["created_at", "channel", "address", "reason", "customer"]
+    list_filter = ["channel", "reason"]
+    search_fields = ["address"]
+    list_select_related = ["customer"]
+    readonly_fields = ["channel", "address", "reason", "customer", "event", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "sender", "body", "action", "topic", "customer", "reply_sent_at"]
+    list_filter = ["action", "provider"]
+    search_fields = ["sender", "body"]
+    list_select_related = ["customer", "topic"]
+    show_full_result_count = False
+
+
+@admin.register(LetterBatch)
+class LetterBatchAdmin(admin.ModelAdmin):
+    list_display = ["day", "letter_count", "posted_at", "posted_by", "pdf_link"]
+    readonly_fields = ["day", "posted_at", "posted_by"]
+    actions = ["mark_posted"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).select_related("posted_by").annotate(letter_count=Count("letters"))
+
+    @admin.display(description=_("letters"), ordering="letter_count")
+    def letter_count(self, obj):
+        return obj.letter_count
+
+    @admin.display(description=_("print"))
+    def pdf_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        return format_html('<a href="{}">PDF</a>', reverse("admin:notifications_letterbatch_pdf", args=[obj.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="notifications_letterbatch_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request, pk):
+        batch = get_object_or_404(LetterBatch, pk=pk)
+        response = HttpResponse(batch_pdf(batch), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="letters-{batch.day}.pdf"'
+        return response
+
+    @admin.action(description=_("Mark posted: the letters were sent"))
+    def mark_posted(self, request, queryset):
+        total = sum(letter_batch_mark_posted(batch=batch, staff=request.user) for batch in queryset)
+        self.message_user(request, _("%(count)s letters marked sent.") % {"count": total}, admin_messages.SUCCESS)

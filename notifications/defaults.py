@@ -24,7 +24,8 @@ TOPICS = [
     ("opening-hours", "Opening hours change", "transactional", "timely", ["sms"], ["email"], False, 24, ""),
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, ""),
     ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms"], True, 120, ""),
-    ("greeting", "Greetings", "marketing", "timely", ["email"], ["sms"], False, 24, ""),
+    ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], False, 24, ""),
+    ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], False, 240, ""),
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, ""),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, ""),
     ("service", "Service message", "transactional", "immediate", ["email"], ["sms"], False, 24, ""),
@@ -90,6 +91,7 @@ TEMPLATES = {
         "{{ survey_url }}",
     ),
     "service": ("{{ title }}", "Hello {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
+    "thanks": ("{{ title|default:'Thank you' }}", "Dear {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
 }
 
 
@@ -114,3 +116,7 @@ def install(topic_model, template_model) -> None:
             topic=topic, channel="email", language="en", defaults={"subject": subject, "body": email_body}
         )
         template_model.objects.get_or_create(topic=topic, channel="sms", language="en", defaults={"body": sms_body})
+        if "postal" in channels or "postal" in alternatives:
+            template_model.objects.get_or_create(
+                topic=topic, channel="postal", language="en", defaults={"subject": subject, "body": email_body}
+            )

@@ -13,9 +13,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from loyalty.program import program_zone
 from notifications import freshness
 from notifications.channels import ProviderError, backend_for
-from notifications.models import Channel, MessageTemplate, Notification, Preference
+from notifications.models import Channel, LetterBatch, MessageTemplate, Notification, Preference
 from notifications.policy import (
     ConsentBook,
     contact_point,
@@ -196,14 +197,20 @@ def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
             retry_at = now + datetime.timedelta(minutes=2 ** (row.attempts + 1))
             return _finish(row, Status.SCHEDULED, Reason.PROVIDER_ERROR, str(exc), send_at=retry_at)
         batch.count_send(row, now)
-        sms = {}
+        extra = {}
+        status = Status.SENT
         if row.channel == Channel.SMS:
-            sms["sms_encoding"], sms["sms_segments"] = sms_segments(message.body)
+            extra["sms_encoding"], extra["sms_segments"] = sms_segments(message.body)
+        elif row.channel == Channel.POSTAL:
+            # Filed into the day's batch; it counts as sent when staff mark the batch posted.
+            day = now.astimezone(program_zone()).date()
+            extra["letter_batch"], _created = LetterBatch.objects.get_or_create(day=day)
+            status = Status.PRINTING
         return _finish(
             row,
-            Status.SENT,
-            **sms,
-            sent_at=now,
+            status,
+            **extra,
+            sent_at=now if status == Status.SENT else None,
             provider_message_id=provider_id[:255],
             subject=message.subject[:255],
             body=message.body,

@@ -159,6 +159,7 @@ class Notification(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("scheduled")
         SENDING = "sending", _("sending")
+        PRINTING = "printing", _("in a letter batch, not yet posted")
         SENT = "sent", _("sent")
         DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("failed")
@@ -200,6 +201,9 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body as sent"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    letter_batch = models.ForeignKey(
+        "LetterBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="letters"
+    )
     sms_segments = models.PositiveSmallIntegerField(_("SMS segments"), null=True, blank=True)
     sms_encoding = models.CharField(_("SMS encoding"), max_length=8, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
@@ -324,3 +328,20 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.sender}: {self.body[:40]}"
+
+
+class LetterBatch(models.Model):
+    """The postal letters of one day: printed by staff as one PDF, posted, then marked sent."""
+
+    day = models.DateField(_("day"), unique=True)
+    posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("letter batch")
+        verbose_name_plural = _("letter batches")
+        ordering = ["-day"]
+
+    def __str__(self):
+        return _("Letters of %(day)s") % {"day": self.day}

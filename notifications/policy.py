@@ -29,7 +29,9 @@ def contact_point(customer: Customer, channel: str) -> str:
     if channel == Channel.SMS:
         return str(customer.phone) if customer.phone else ""
     if channel == Channel.POSTAL:
-        return customer.address_line
+        if customer.address_line and customer.city:
+            return f"{customer.address_line}, {customer.postal_code} {customer.city}".replace("  ", " ")
+        return ""
     return ""
 
 

@@ -79,6 +79,10 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
             message.sender = settings.DEFAULT_FROM_EMAIL
+        elif notification.channel == Channel.POSTAL:
+            message.sender = settings.BRAND_NAME
+            message.subject = subject
+            message.body = "\n\n".join([body, contact])
         elif notification.channel == Channel.SMS:
             message.sender = settings.BRAND_SMS_SENDER_ID
             if settings.BRAND_NAME not in body:

@@ -34,15 +34,16 @@ def intersect(*windows: tuple[datetime.time, datetime.time] | None) -> tuple[dat
 def _local_interval(day: datetime.date, zone: zoneinfo.ZoneInfo, start: datetime.time, end: datetime.time | None):
     """The UTC instants spanning ``start``–``end`` on ``day``, widest on DST days.
 
-    The start takes the earlier of a repeated wall time (fold 0) and the end the later
-    (fold 1), so a fall-back day's repeated hour is covered; instants inside the span that are
-    not inside the wall-clock window (around a change) are skipped by :func:`_first_inside`.
+    The start takes the earlier reading of its wall time and the end the later one, so a
+    fall-back day's repeated hour and a spring-forward gap are covered; instants inside the span
+    that are not inside the wall-clock window are skipped by :func:`_first_inside`.
     """
     begin = datetime.datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
     if end is None:
         finish = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=zone)
     else:
-        finish = datetime.datetime.combine(day, end, tzinfo=zone).replace(fold=1)
+        wall = datetime.datetime.combine(day, end, tzinfo=zone)
+        return begin, max(wall.astimezone(UTC), wall.replace(fold=1).astimezone(UTC))
     return begin, finish.astimezone(UTC)
 
 

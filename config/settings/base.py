@@ -210,7 +210,9 @@ NOTIFICATION_MAX_ATTEMPTS = 5
 NOTIFICATION_BACKENDS = {
     "email": "notifications.channels.email.EmailChannel",
     "sms": env("SMS_BACKEND", default="notifications.channels.sms.FileSmsChannel"),
+    "postal": "notifications.channels.postal.LetterBatchChannel",
 }
+LETTER_FONT_PATH = env("LETTER_FONT_PATH", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
 # SMS_BACKEND=notifications.channels.twilio.TwilioSmsChannel sends through Twilio with these:

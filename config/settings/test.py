@@ -19,6 +19,7 @@ EMAIL_FILE_PATH = env("TEST_EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "te
 NOTIFICATION_BACKENDS = {
     "email": env("TEST_EMAIL_CHANNEL", default="notifications.channels.email.EmailChannel"),
     "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
+    "postal": "notifications.channels.postal.LetterBatchChannel",
 }
 SMS_FILE_PATH = env("TEST_SMS_FILE_PATH", default=str(BASE_DIR / "var" / "test-sms"))
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

@@ -85,6 +85,18 @@ def test_spring_forward_gap_and_fall_back_repeated_hour():
     assert slot == datetime.datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 01:00 EST
 
 
+def test_window_ending_inside_the_spring_forward_gap_keeps_its_last_minutes():
+    tallinn = zoneinfo.ZoneInfo("Europe/Tallinn")
+    at = datetime.datetime(2026, 3, 29, 0, 59, tzinfo=UTC)  # 02:59 EET, a minute before the jump to 04:00
+    slot = next_slot(
+        earliest=at,
+        zone=tallinn,
+        window=(datetime.time(0), datetime.time(3, 59)),
+        deadline=at + datetime.timedelta(hours=1),
+    )
+    assert slot == at
+
+
 def test_window_keeps_its_wall_clock_hours_across_dst_changes():
     tallinn = zoneinfo.ZoneInfo("Europe/Tallinn")
     window = (datetime.time(9, 0), datetime.time(20, 0))
