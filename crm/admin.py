@@ -5,6 +5,19 @@ from crm.models import Customer, District, Interaction, Store
 from crm.selectors import customer_search
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """For records that are evidence (ledgers, consent, provider events): look, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(District)
 class DistrictAdmin(admin.ModelAdmin):
     list_display = ["name", "city", "country", "parent"]

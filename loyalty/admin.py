@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import ReadOnlyModelAdmin
 from loyalty import services
 from loyalty.models import BonusAccount, BonusLot, BonusTransaction, Dispute, EarningRule, PosApiKey, Tier, hash_api_key
 from loyalty.selectors import dispute_counts, liability_report
@@ -120,22 +121,13 @@ class BonusAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(BonusTransaction)
-class BonusTransactionAdmin(admin.ModelAdmin):
+class BonusTransactionAdmin(ReadOnlyModelAdmin):
     list_display = ["occurred_at", "account", "kind", "points", "store", "receipt_id", "cashier_id"]
     list_filter = ["kind", "store"]
     search_fields = ["receipt_id", "cashier_id", "account__customer__external_id", "account__customer__email"]
     list_select_related = ["account__customer", "store"]
     show_full_result_count = False
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Dispute)

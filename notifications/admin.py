@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import ReadOnlyModelAdmin
 from crm.models import Customer
 from notifications.letters import batch_pdf, letter_batch_mark_posted
 from notifications.models import (
@@ -96,7 +97,7 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyModelAdmin):
     """The consent history: read-only, as evidence must be."""
 
     list_display = ["created_at", "customer", "channel", "topic", "action", "source", "wording_version"]
@@ -105,15 +106,6 @@ class ConsentEventAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "topic"]
     show_full_result_count = False
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
@@ -172,16 +164,8 @@ class NotificationAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/notifications/email_outbox.html", context)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(ReadOnlyAdmin):
+class DeliveryEventAdmin(ReadOnlyModelAdmin):
     list_display = ["occurred_at", "provider", "channel", "event_type", "recipient", "notification", "processed_at"]
     list_filter = ["provider", "channel", "event_type"]
     search_fields = ["recipient", "message_id"]
@@ -204,7 +188,7 @@ class ContactSuppressionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ReadOnlyAdmin):
+class InboundMessageAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "sender", "body", "action", "topic", "customer", "reply_sent_at"]
     list_filter = ["action", "provider"]
     search_fields = ["sender", "body"]
