@@ -5,8 +5,8 @@ Kept here, not in the migration, so tests and the migration share one source.
 
 TOPICS = [
     # code, name, kind, urgency, channels, alternatives, counts_against_cap, deadline_hours, freshness
-    ("bonus-credited", "Bonus credited", "transactional", "timely", ["sms"], ["email"], False, 48, ""),
-    ("bonus-debited", "Bonus debited", "transactional", "timely", ["sms"], ["email"], False, 48, ""),
+    ("bonus-credited", "Bonus credited", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, ""),
+    ("bonus-debited", "Bonus debited", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, ""),
     (
         "bonus-expiring",
         "Bonus about to expire",
@@ -18,17 +18,27 @@ TOPICS = [
         72,
         "expiry_points",
     ),
-    ("bonus-expired", "Bonus expired", "transactional", "timely", ["email"], ["sms"], False, 48, ""),
-    ("gift", "Gift bonus", "transactional", "timely", ["sms"], ["email"], False, 48, ""),
+    ("bonus-expired", "Bonus expired", "transactional", "timely", ["email"], ["sms", "messenger"], False, 48, ""),
+    ("gift", "Gift bonus", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, ""),
     ("new-products", "New products", "marketing", "flexible", ["sms", "email"], [], True, 168, ""),
-    ("opening-hours", "Opening hours change", "transactional", "timely", ["sms"], ["email"], False, 24, ""),
+    (
+        "opening-hours",
+        "Opening hours change",
+        "transactional",
+        "timely",
+        ["sms"],
+        ["email", "messenger"],
+        False,
+        24,
+        "",
+    ),
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, ""),
-    ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms"], True, 120, ""),
+    ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, ""),
     ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], False, 24, ""),
     ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], False, 240, ""),
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, ""),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, ""),
-    ("service", "Service message", "transactional", "immediate", ["email"], ["sms"], False, 24, ""),
+    ("service", "Service message", "transactional", "immediate", ["email"], ["sms", "messenger"], False, 24, ""),
 ]
 
 TEMPLATES = {

@@ -145,7 +145,7 @@ def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
             return _finish(row, Status.SUPPRESSED, Reason.INACTIVE)
         if now > row.deadline:
             return _finish(row, Status.SUPPRESSED, Reason.DEADLINE)
-        address = contact_point(customer, row.channel)
+        address = contact_point(customer, row.channel, preference)
         if not address:
             return _finish(row, Status.SUPPRESSED, Reason.NO_CONTACT)
         if (row.channel, address) in batch.suppressed:
@@ -185,7 +185,9 @@ def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
             row.context = context
         language = (preference.language if preference and preference.language else "") or customer.language
         try:
-            message = render(row, template=pick_template(batch.templates, row, language), language=language)
+            message = render(
+                row, template=pick_template(batch.templates, row, language), language=language, preference=preference
+            )
         except RenderError as exc:
             return _finish(row, Status.SUPPRESSED, exc.reason, exc.detail)
         try:

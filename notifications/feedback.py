@@ -5,6 +5,7 @@ Webhooks only record (fast, once per event) and enqueue; the work happens in Cel
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,7 @@ from notifications.models import (
     DeliveryEvent,
     InboundMessage,
     Notification,
+    Preference,
     Topic,
 )
 from notifications.services import badge_refresh, consent_record
@@ -214,13 +216,95 @@ def inbound_sms_handle(*, provider: str, message_id: str, sender: str, body: str
     return inbound
 
 
+def telegram_update_handle(update: dict) -> InboundMessage | None:
+    """A Telegram update: "/start <code>" links the chat (the customer's opt-in), STOP/START
+    withdraw or restore messenger consent, anything else goes to staff. Replays do nothing."""
+    from notifications.tasks import send_inbound_reply_task
+
+    message = update.get("message") or {}
+    chat_id = str((message.get("chat") or {}).get("id", ""))
+    text = (message.get("text") or "").strip()
+    if not chat_id or "update_id" not in update:
+        return None
+    with transaction.atomic():
+        inbound, created = InboundMessage.objects.get_or_create(
+            provider_message_id=f"telegram:{update['update_id']}",
+            defaults={
+                "provider": "telegram",
+                "channel": Channel.MESSENGER,
+                "sender": f"telegram:{chat_id}",
+                "body": text,
+                "action": InboundMessage.Action.OTHER,
+            },
+        )
+        if not created:
+            return None
+        preference = Preference.objects.select_related("customer").filter(telegram_chat_id=chat_id).first()
+        reply = ""
+        if text.startswith("/start "):
+            code = text.split(maxsplit=1)[1]
+            valid_since = timezone.now() - timedelta(hours=settings.TELEGRAM_LINK_VALID_HOURS)
+            linking = (
+                Preference.objects.select_related("customer")
+                .filter(messenger_link_code=code, messenger_link_created_at__gte=valid_since)
+                .first()
+                if code
+                else None
+            )
+            if linking is None:
+                reply = _("This link has expired. Please open a new one from your preference page.")
+            else:
+                linking.messenger, linking.telegram_chat_id = "telegram", chat_id
+                linking.messenger_link_code, linking.messenger_link_created_at = "", None
+                linking.save()
+                consent_record(
+                    customer=linking.customer,
+                    channel=Channel.MESSENGER,
+                    action=ConsentEvent.Action.GRANTED,
+                    source=ConsentEvent.Source.PREFERENCE_PAGE,
+                    wording=_("Connected Telegram with /start"),
+                )
+                preference, inbound.action = linking, InboundMessage.Action.START
+                reply = _("%(brand)s: connected. Reply STOP at any time to stop these messages.") % {
+                    "brand": settings.BRAND_NAME
+                }
+        else:
+            action, topic_code = keywords.parse(text.lstrip("/"))
+            topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
+            if preference and action in ("stop", "start"):
+                consent_record(
+                    customer=preference.customer,
+                    channel=Channel.MESSENGER,
+                    topic=topic,
+                    action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
+                    source=ConsentEvent.Source.KEYWORD,
+                    wording=text[:500],
+                )
+            if action != "other":
+                inbound.action, inbound.topic = action, topic
+                language = preference.customer.language if preference else settings.LANGUAGE_CODE
+                reply = _reply_text(action, topic, language).replace("SMS", "Telegram")
+            elif preference:
+                interaction_record(
+                    customer=preference.customer,
+                    kind=Interaction.Kind.MESSAGE,
+                    summary=_("Telegram message from the customer: %(text)s") % {"text": text},
+                )
+        inbound.customer = preference.customer if preference else None
+        inbound.reply = reply
+        inbound.save()
+        if reply:
+            transaction.on_commit(lambda: send_inbound_reply_task.delay(inbound.pk))
+    return inbound
+
+
 def inbound_reply_send(inbound_id: int) -> bool:
     """Send the confirmation once, under the row's lock (a retried task finds it sent)."""
     with transaction.atomic():
         inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id, reply_sent_at__isnull=True).first()
         if inbound is None or not inbound.reply:
             return False
-        backend_for(Channel.SMS).send(
+        backend_for(inbound.channel).send(
             Message(notification_id=0, to=inbound.sender, body=inbound.reply, sender=settings.BRAND_SMS_SENDER_ID)
         )
         inbound.reply_sent_at = timezone.now()

@@ -143,6 +143,13 @@ class Preference(models.Model):
     badge = models.CharField(
         _("badge"), max_length=16, choices=Badge.choices, default=Badge.SERVICE_ONLY, db_index=True
     )
+    messenger = models.CharField(
+        _("messenger"), max_length=16, choices=[("telegram", "Telegram"), ("whatsapp", "WhatsApp")], blank=True
+    )
+    telegram_chat_id = models.CharField(_("Telegram chat"), max_length=32, blank=True)
+    # One-time code of the customer's Telegram deep link (t.me/<bot>?start=<code>) until it is used.
+    messenger_link_code = models.CharField(max_length=40, blank=True, db_index=True)
+    messenger_link_created_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

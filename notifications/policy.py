@@ -23,7 +23,16 @@ def channel_available(channel: str) -> bool:
     return channel in settings.NOTIFICATION_BACKENDS
 
 
-def contact_point(customer: Customer, channel: str) -> str:
+def contact_point(customer: Customer, channel: str, preference: Preference | None = None) -> str:
+    """Where a message on ``channel`` goes for this customer; "" when there is nowhere."""
+    if channel == Channel.MESSENGER:
+        if preference is None or not preference.messenger:
+            return ""
+        if preference.messenger == "telegram" and preference.telegram_chat_id:
+            return f"telegram:{preference.telegram_chat_id}"
+        if preference.messenger == "whatsapp" and customer.phone:
+            return f"whatsapp:{customer.phone}"
+        return ""
     if channel == Channel.EMAIL:
         return customer.email
     if channel == Channel.SMS:
@@ -72,7 +81,8 @@ class ConsentBook:
     def allows(self, customer_id: int, channel: str, topic: Topic) -> bool:
         event = self.latest(customer_id, channel, topic)
         if event is None:
-            return not topic.is_marketing
+            # Messengers carry nothing, not even service messages, without the customer's opt-in.
+            return not topic.is_marketing and channel != Channel.MESSENGER
         return event.action == ConsentEvent.Action.GRANTED
 
     def marketing_channels(self, customer_id: int) -> set[str]:
@@ -127,16 +137,19 @@ def plan_channels(
     """
     planned = list(topic.channels)
     preferred = (preference.preferred_channels or {}).get(topic.code) if preference else None
+    alternatives = list(topic.alternatives)
     if preferred and preferred in topic.alternatives and preferred not in planned and planned:
+        # The customer's choice first; the topic's own channel becomes its first fallback.
+        alternatives.insert(0, planned[0])
         planned[0] = preferred
-    alternatives = [c for c in topic.alternatives if c not in planned]
+    alternatives = [c for c in dict.fromkeys(alternatives) if c not in planned]
     result: list[Plan] = []
     used: set[str] = set()
 
     def problem(channel: str) -> str:
         if not channel_available(channel):
             return Reason.CHANNEL_UNAVAILABLE
-        address = contact_point(customer, channel)
+        address = contact_point(customer, channel, preference)
         if not address:
             return Reason.NO_CONTACT
         if (channel, address) in suppressed:

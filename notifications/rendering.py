@@ -36,9 +36,18 @@ def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
     return absolute(reverse("unsubscribe", args=[token])), absolute(reverse("unsubscribe-one-click", args=[token]))
 
 
+# A channel without its own template borrows another's text (a messenger message reads like an SMS).
+TEMPLATE_FALLBACK = {Channel.MESSENGER: Channel.SMS, Channel.POSTAL: Channel.EMAIL}
+
+
 def pick_template(templates: dict, notification: Notification, language: str) -> MessageTemplate | None:
-    key = (notification.topic_id, notification.channel)
-    return templates.get((*key, language)) or templates.get((*key, settings.LANGUAGE_CODE))
+    """The template for the row's topic and channel in ``language``, else in the default language."""
+    for channel in (notification.channel, TEMPLATE_FALLBACK.get(notification.channel)):
+        for lang in (language, settings.LANGUAGE_CODE):
+            found = templates.get((notification.topic_id, channel, lang))
+            if found:
+                return found
+    return None
 
 
 @lru_cache(maxsize=512)
@@ -46,7 +55,7 @@ def _compiled(source: str) -> Template:
     return Template(source)
 
 
-def render(notification: Notification, *, template: MessageTemplate | None, language: str) -> Message:
+def render(notification: Notification, *, template: MessageTemplate | None, language: str, preference=None) -> Message:
     """Render in the customer's language; refuse a message without sender, contact or unsubscribe."""
     if template is None:
         raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
@@ -68,7 +77,9 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
             "phone": settings.BRAND_CONTACT_PHONE,
             "email": settings.BRAND_CONTACT_EMAIL,
         }
-        message = Message(notification_id=notification.pk, to=contact_point(customer, notification.channel), body=body)
+        message = Message(
+            notification_id=notification.pk, to=contact_point(customer, notification.channel, preference), body=body
+        )
         if notification.channel == Channel.EMAIL:
             message.subject = f"{settings.BRAND_NAME}: {subject}" if subject else settings.BRAND_NAME
             message.body = "\n\n".join(
@@ -79,6 +90,11 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
             message.sender = settings.DEFAULT_FROM_EMAIL
+        elif notification.channel == Channel.MESSENGER:
+            message.sender = settings.BRAND_NAME
+            message.body = "\n\n".join(
+                [f"{settings.BRAND_NAME}: {body}", contact, _("Reply STOP to stop these messages.")]
+            )
         elif notification.channel == Channel.POSTAL:
             message.sender = settings.BRAND_NAME
             message.subject = subject

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -241,3 +242,14 @@ def preference_update(*, customer: Customer, **fields) -> Preference:
     preference.full_clean()
     preference.save()
     return preference
+
+
+def messenger_link_start(*, customer: Customer) -> str:
+    """A one-time Telegram deep link that connects the customer's chat when they press Start."""
+    import secrets
+
+    code = secrets.token_urlsafe(24)
+    Preference.objects.update_or_create(
+        customer=customer, defaults={"messenger_link_code": code, "messenger_link_created_at": timezone.now()}
+    )
+    return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?start={code}"

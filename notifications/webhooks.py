@@ -1,5 +1,8 @@
 """Provider webhooks for SMS (Twilio): inbound replies and delivery status. Signatures are checked."""
 
+import hmac
+import json
+
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
@@ -7,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from notifications.feedback import delivery_event_record, inbound_sms_handle
+from notifications.feedback import delivery_event_record, inbound_sms_handle, telegram_update_handle
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio error codes that mean the number cannot take SMS at all (unknown number, landline).
@@ -58,3 +61,21 @@ def twilio_sms_status(request):
         payload=request.POST.dict(),
     )
     return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def telegram_webhook(request):
+    """Telegram Bot API updates; the secret token set with setWebhook proves they come from Telegram."""
+    secret = settings.TELEGRAM_WEBHOOK_SECRET
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not secret or not hmac.compare_digest(secret, given):
+        return HttpResponseBadRequest("invalid secret token")
+    try:
+        update = json.loads(request.body)
+    except ValueError:
+        return HttpResponseBadRequest("not JSON")
+    if not isinstance(update, dict):
+        return HttpResponseBadRequest("not an update")
+    telegram_update_handle(update)
+    return HttpResponse(status=200)

@@ -1,5 +1,6 @@
 import pytest
 
+from config.celery import app
 from tests.crm.factories import CustomerFactory, DistrictFactory, StoreFactory
 
 
@@ -27,3 +28,13 @@ def customer(customer_factory):
 def staff_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def run_tasks_inline():
+    """Celery tasks run in-process (eagerly); the real worker on the real broker is tested separately."""
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False

@@ -211,7 +211,16 @@ NOTIFICATION_BACKENDS = {
     "email": "notifications.channels.email.EmailChannel",
     "sms": env("SMS_BACKEND", default="notifications.channels.sms.FileSmsChannel"),
     "postal": "notifications.channels.postal.LetterBatchChannel",
+    "messenger": "notifications.channels.messenger.MessengerChannel",
 }
+MESSENGER_TIMEOUT_SECONDS = env.float("MESSENGER_TIMEOUT_SECONDS", default=10)
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_BOT_USERNAME = env("TELEGRAM_BOT_USERNAME", default="")  # for t.me deep links
+TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")  # X-Telegram-Bot-Api-Secret-Token
+TELEGRAM_LINK_VALID_HOURS = 24
+WHATSAPP_TOKEN = env("WHATSAPP_TOKEN", default="")
+WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
 LETTER_FONT_PATH = env("LETTER_FONT_PATH", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)

@@ -20,6 +20,12 @@ NOTIFICATION_BACKENDS = {
     "email": env("TEST_EMAIL_CHANNEL", default="notifications.channels.email.EmailChannel"),
     "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
     "postal": "notifications.channels.postal.LetterBatchChannel",
+    "messenger": "notifications.channels.messenger.MessengerChannel",
 }
+TELEGRAM_BOT_TOKEN = "123456:TEST"
+TELEGRAM_BOT_USERNAME = "CornerShopBot"
+TELEGRAM_WEBHOOK_SECRET = "telegram-webhook-secret"
+WHATSAPP_TOKEN = "wa-token"
+WHATSAPP_PHONE_NUMBER_ID = "1098765"
 SMS_FILE_PATH = env("TEST_SMS_FILE_PATH", default=str(BASE_DIR / "var" / "test-sms"))
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

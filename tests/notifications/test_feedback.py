@@ -7,7 +7,6 @@ import responses
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
-from config.celery import app
 from crm.models import Interaction
 from notifications.channels import Message, ProviderError
 from notifications.channels.twilio import TwilioSmsChannel
@@ -32,14 +31,6 @@ def feedback_settings(settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": AUTH}
     settings.TWILIO_AUTH_TOKEN = "twilio-token"
     settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-
-
-@pytest.fixture
-def run_tasks_inline():
-    """Celery tasks run in-process here; the real worker on the broker is tested elsewhere."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture
