@@ -47,14 +47,14 @@ TEMPLATES = {
         "{{ points }} bonus points credited",
         "Hello {{ customer.first_name }},\n\n{{ points }} points were credited for your purchase"
         "{% if receipt_id %} (receipt {{ receipt_id }}){% endif %}. Your balance is {{ balance }} points.\n\n"
-        "Not your purchase? Tell us: {{ contact_email }}",
+        "Not your purchase? Tell us: {{ dispute_url|default:contact_email }}",
         "+{{ points }} points, balance {{ balance }}. Not you? Call {{ contact_phone }}",
     ),
     "bonus-debited": (
         "{{ points }} bonus points used",
         "Hello {{ customer.first_name }},\n\n{{ points }} points were taken from your account"
         "{% if receipt_id %} (receipt {{ receipt_id }}){% endif %}. Your balance is {{ balance }} points.\n\n"
-        "Not you? Tell us: {{ contact_email }}",
+        "Not you? Tell us: {{ dispute_url|default:contact_email }}",
         "-{{ points }} points, balance {{ balance }}. Not you? Call {{ contact_phone }}",
     ),
     "bonus-expiring": (

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Customer, Language
+from crm.models import Customer, District, Language
 
 
 class Channel(models.TextChoices):
@@ -143,6 +143,11 @@ class Preference(models.Model):
     badge = models.CharField(
         _("badge"), max_length=16, choices=Badge.choices, default=Badge.SERVICE_ONLY, db_index=True
     )
+    districts = models.ManyToManyField(
+        District, verbose_name=_("districts for local news"), blank=True, related_name="+"
+    )
+    # Bumped to revoke every link already sent to this customer (tokens carry the version).
+    token_version = models.PositiveIntegerField(default=0)
     messenger = models.CharField(
         _("messenger"), max_length=16, choices=[("telegram", "Telegram"), ("whatsapp", "WhatsApp")], blank=True
     )
@@ -352,3 +357,58 @@ class LetterBatch(models.Model):
 
     def __str__(self):
         return _("Letters of %(day)s") % {"day": self.day}
+
+
+class UnsubscribeReason(models.Model):
+    """A reason customers can pick when they unsubscribe; staff edit the list and its translations."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label = models.CharField(_("label (English)"), max_length=200)
+    translations = models.JSONField(
+        _("translations"), default=dict, blank=True, help_text=_('e.g. {"et": "…", "fi": "…", "ru": "…", "sv": "…"}')
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("unsubscribe reason")
+        verbose_name_plural = _("unsubscribe reasons")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.label
+
+    def label_in(self, language: str) -> str:
+        return (self.translations or {}).get(language) or self.label
+
+
+class UnsubscribeFeedback(models.Model):
+    """One unsubscribe conversation: what the customer chose instead of (or by) leaving, and why."""
+
+    class Choice(models.TextChoices):
+        TOPIC = "topic", _("this topic on this channel")
+        CHANNEL = "channel", _("everything on this channel")
+        EVERYTHING = "everything", _("all marketing, on every channel")
+        FEWER = "fewer", _("fewer messages")
+        SWITCH = "switch", _("another channel")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    campaign = models.CharField(_("campaign"), max_length=100, blank=True)
+    choice = models.CharField(_("choice"), max_length=16, choices=Choice.choices)
+    switch_to = models.CharField(_("switched to"), max_length=16, choices=Channel.choices, blank=True)
+    reason = models.ForeignKey(
+        UnsubscribeReason, verbose_name=_("reason"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    free_text = models.TextField(_("in their words"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("unsubscribe feedback")
+        verbose_name_plural = _("unsubscribe feedback")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_choice_display()} ({self.channel})"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from notifications.channels import Message
 from notifications.models import Channel, MessageTemplate, Notification
 from notifications.policy import contact_point
-from notifications.tokens import make_token
+from notifications.tokens import customer_token
 
 
 class RenderError(Exception):
@@ -25,15 +25,24 @@ def absolute(path: str) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
-    token = make_token(
+def unsubscribe_urls(notification: Notification, preference=None) -> tuple[str, str]:
+    token = customer_token(
         "unsubscribe",
-        c=str(notification.customer.public_id),
+        notification.customer,
+        preference,
         t=notification.topic.code,
         ch=notification.channel,
         n=notification.pk,
     )
     return absolute(reverse("unsubscribe", args=[token])), absolute(reverse("unsubscribe-one-click", args=[token]))
+
+
+def preferences_url(customer, preference=None) -> str:
+    return absolute(reverse("preferences", args=[customer_token("preferences", customer, preference)]))
+
+
+def dispute_url(customer, transaction_id: int, preference=None) -> str:
+    return absolute(reverse("dispute", args=[customer_token("dispute", customer, preference, tx=transaction_id)]))
 
 
 # A channel without its own template borrows another's text (a messenger message reads like an SMS).
@@ -60,7 +69,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
     if template is None:
         raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
     customer = notification.customer
-    page_url, one_click_url = unsubscribe_urls(notification)
+    page_url, one_click_url = unsubscribe_urls(notification, preference)
+    tx_ids = notification.context.get("transaction_ids") or []
     context = {
         **notification.context,
         "customer": customer,
@@ -68,6 +78,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "contact_phone": settings.BRAND_CONTACT_PHONE,
         "contact_email": settings.BRAND_CONTACT_EMAIL,
         "unsubscribe_url": page_url,
+        "preferences_url": preferences_url(customer, preference),
+        "dispute_url": dispute_url(customer, tx_ids[0], preference) if tx_ids else "",
     }
     with translation.override(language):
         body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
@@ -83,7 +95,13 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         if notification.channel == Channel.EMAIL:
             message.subject = f"{settings.BRAND_NAME}: {subject}" if subject else settings.BRAND_NAME
             message.body = "\n\n".join(
-                [body, "—", contact, _("Stop these messages or choose fewer: %(url)s") % {"url": page_url}]
+                [
+                    body,
+                    "—",
+                    contact,
+                    _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},
+                    _("All your choices: %(url)s") % {"url": context["preferences_url"]},
+                ]
             )
             message.headers = {
                 "List-Unsubscribe": f"<{one_click_url}>",

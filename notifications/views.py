@@ -1,5 +1,12 @@
-"""Public endpoints reached from messages. GET never changes anything (mail scanners prefetch)."""
+"""Public pages reached from messages. Customers never log in: links carry signed, revocable tokens.
 
+GET never changes anything (mail scanners prefetch links); human forms keep CSRF; only the RFC 8058
+one-click endpoint is exempt. Every page sends ``Referrer-Policy: no-referrer`` and is rate limited.
+"""
+
+from functools import wraps
+
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -7,51 +14,231 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from crm.models import Customer
-from notifications.models import ConsentEvent, Topic
-from notifications.services import consent_record
-from notifications.tokens import read_token
+from loyalty.models import BonusTransaction
+from loyalty.services import dispute_open
+from notifications import forms
+from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
+from notifications.policy import ConsentBook, contact_point
+from notifications.preference_centre import (
+    MARKETING_CHANNELS,
+    Evidence,
+    marketing_topics,
+    preferences_save,
+    unsubscribe_apply,
+    what_we_send,
+)
+from notifications.ratelimit import client_ip, rate_limited
+from notifications.services import consent_record, messenger_link_start
+from notifications.tokens import read_customer_token
+
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
 
-def _resolve(token: str):
-    data = read_token("unsubscribe", token)
-    if not data:
-        return None
-    customer = Customer.objects.filter(public_id=data.get("c")).first()
-    topic = Topic.objects.filter(code=data.get("t")).first()
-    if customer is None or topic is None:
-        return None
-    return customer, topic, data.get("ch")
+def no_referrer(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def _language(request, customer) -> str:
+    asked = request.GET.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    preference = Preference.objects.filter(customer=customer).only("language").first()
+    return (preference.language if preference and preference.language else "") or customer.language
+
+
+def _page(request, template: str, context: dict, language: str, status: int = 200):
+    with translation.override(language):
+        context = {
+            **context,
+            "brand_name": settings.BRAND_NAME,
+            "contact_phone": settings.BRAND_CONTACT_PHONE,
+            "contact_email": settings.BRAND_CONTACT_EMAIL,
+            "page_language": language,
+            "languages": settings.LANGUAGES,
+        }
+        return render(request, template, context, status=status)
 
 
 def _invalid(request):
-    response = render(request, "notifications/link_invalid.html", status=404)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    """Tampered, unknown, revoked and expired links all look the same, and write nothing."""
+    language = request.GET.get("lang", "") if request.GET.get("lang", "") in LANGUAGES else settings.LANGUAGE_CODE
+    return _page(request, "notifications/public/link_invalid.html", {}, language, status=404)
 
 
-@require_http_methods(["GET"])
-def unsubscribe(request, token: str):
-    resolved = _resolve(token)
+def _evidence(request, source: str) -> Evidence:
+    return Evidence(
+        ip_address=client_ip(request) or None, user_agent=request.headers.get("User-Agent", "")[:400], source=source
+    )
+
+
+def _reachable_channels(customer, preference) -> list[str]:
+    return [c for c in MARKETING_CHANNELS if contact_point(customer, c, preference)]
+
+
+@no_referrer
+@rate_limited("preferences")
+@require_http_methods(["GET", "POST"])
+def preferences(request, token: str):
+    resolved = read_customer_token("preferences", token)
     if resolved is None:
         return _invalid(request)
-    customer, topic, channel = resolved
-    with translation.override(customer.language):
-        response = render(request, "notifications/unsubscribe.html", {"topic": topic, "channel": channel})
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    customer, _data = resolved
+    language = _language(request, customer)
+    preference, _created = Preference.objects.get_or_create(customer=customer)
+    channels = _reachable_channels(customer, preference)
+    topics = list(marketing_topics())
+    with translation.override(language):
+        wordings = forms.consent_wordings(settings.BRAND_NAME)
+        book = ConsentBook.for_customers([customer.pk])
+        initial = {
+            f"marketing_{c}": (e := book.latest(customer.pk, c, None)) is not None
+            and e.action == ConsentEvent.Action.GRANTED
+            for c in channels
+        }
+        initial["topics"] = [
+            t.code
+            for t in topics
+            if not any(
+                (e := book.latest(customer.pk, c, t)) is not None and e.topic_id == t.pk and e.action == "withdrawn"
+                for c in MARKETING_CHANNELS
+            )
+        ]
+        window = settings.NOTIFICATION_DEFAULT_WINDOW
+        caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **(preference.max_per_week or {})}
+        initial.update(
+            bonus_channel=(preference.preferred_channels or {}).get("bonus-credited", ""),
+            window_start=(preference.window_start or forms.datetime.time.fromisoformat(window[0])).isoformat(),
+            window_end=(preference.window_end or forms.datetime.time.fromisoformat(window[1])).isoformat(),
+            weekdays=preference.weekdays or [],
+            max_email=caps.get("email"),
+            max_sms=caps.get("sms"),
+            language=preference.language or customer.language,
+            paused_until=preference.paused_until,
+            districts=list(preference.districts.all()),
+        )
+        form = forms.PreferenceForm(
+            request.POST or None,
+            initial=initial,
+            customer=customer,
+            preference=preference,
+            channels=channels,
+            topics=topics,
+            wordings=wordings,
+        )
+        changes = None
+        if request.method == "POST" and form.is_valid():
+            changes = preferences_save(
+                customer=customer,
+                data=form.cleaned_data,
+                evidence=_evidence(request, ConsentEvent.Source.PREFERENCE_PAGE),
+                wordings=wordings,
+            )
+            language = form.cleaned_data["language"]
+        telegram_link = ""
+        if (
+            settings.TELEGRAM_BOT_USERNAME
+            and not preference.telegram_chat_id
+            and request.GET.get("connect") == "telegram"
+        ):
+            telegram_link = messenger_link_start(customer=customer)
+    return _page(
+        request,
+        "notifications/public/preferences.html",
+        {
+            "form": form,
+            "changes": changes,
+            "customer": customer,
+            "summary": what_we_send(customer),
+            "telegram_available": bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id,
+            "telegram_link": telegram_link,
+        },
+        language,
+    )
+
+
+def _resolve_unsubscribe(token: str):
+    resolved = read_customer_token("unsubscribe", token)
+    if resolved is None:
+        return None
+    customer, data = resolved
+    topic = Topic.objects.filter(code=data.get("t")).first()
+    channel = data.get("ch")
+    if topic is None or channel not in Channel.values:
+        return None
+    notification = Notification.objects.filter(pk=data.get("n"), customer=customer).first()
+    return customer, topic, channel, notification
+
+
+@no_referrer
+@rate_limited("unsubscribe")
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    resolved = _resolve_unsubscribe(token)
+    if resolved is None:
+        return _invalid(request)
+    customer, topic, channel, notification = resolved
+    language = _language(request, customer)
+    preference = Preference.objects.filter(customer=customer).first()
+    others = [c for c in _reachable_channels(customer, preference) if c != channel]
+    with translation.override(language):
+        form = forms.UnsubscribeForm(
+            request.POST or None, topic=topic, channel=channel, other_channels=others, language=language
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            chosen = dict(form.fields["choice"].choices)[data["choice"]]
+            feedback = unsubscribe_apply(
+                customer=customer,
+                topic=topic,
+                channel=channel,
+                choice=data["choice"],
+                switch_to=data["switch_to"],
+                reason=data["reason"],
+                free_text=data["free_text"],
+                notification=notification,
+                evidence=_evidence(request, ConsentEvent.Source.UNSUBSCRIBE),
+                wording=str(chosen),
+            )
+            return _page(
+                request,
+                "notifications/public/unsubscribed.html",
+                {
+                    "feedback": feedback,
+                    "chosen": chosen,
+                    "summary": what_we_send(customer),
+                    "customer": customer,
+                },
+                language,
+            )
+    return _page(
+        request,
+        "notifications/public/unsubscribe.html",
+        {
+            "form": form,
+            "topic": topic,
+            "channel_label": Channel(channel).label,
+            "customer": customer,
+        },
+        language,
+    )
 
 
 @csrf_exempt  # RFC 8058: the mailbox provider posts without cookies or a CSRF token
 @require_http_methods(["POST"])
 def unsubscribe_one_click(request, token: str):
     """RFC 8058 one-click: withdraw this topic on this channel at once; 200, no redirect."""
-    resolved = _resolve(token)
+    resolved = _resolve_unsubscribe(token)
     if resolved is None:
         return HttpResponse(_("This link is no longer valid."), status=404, content_type="text/plain")
     if request.POST.get("List-Unsubscribe") != "One-Click":
         return HttpResponse(_("Expected List-Unsubscribe=One-Click."), status=400, content_type="text/plain")
-    customer, topic, channel = resolved
+    customer, topic, channel, _notification = resolved
     consent_record(
         customer=customer,
         channel=channel,
@@ -59,7 +246,29 @@ def unsubscribe_one_click(request, token: str):
         action=ConsentEvent.Action.WITHDRAWN,
         source=ConsentEvent.Source.ONE_CLICK,
         wording="List-Unsubscribe=One-Click",
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request) or None,
         user_agent=request.headers.get("User-Agent", ""),
     )
     return HttpResponse(_("You are unsubscribed."), status=200, content_type="text/plain")
+
+
+@no_referrer
+@rate_limited("dispute")
+@require_http_methods(["GET", "POST"])
+def dispute(request, token: str):
+    resolved = read_customer_token("dispute", token)
+    if resolved is None:
+        return _invalid(request)
+    customer, data = resolved
+    event = (
+        BonusTransaction.objects.select_related("store").filter(pk=data.get("tx"), account__customer=customer).first()
+    )
+    if event is None:
+        return _invalid(request)
+    language = _language(request, customer)
+    with translation.override(language):
+        form = forms.DisputeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            dispute_open(transaction_id=event.pk, customer=customer, comment=form.cleaned_data["comment"])
+            return _page(request, "notifications/public/dispute_done.html", {"event": event}, language)
+    return _page(request, "notifications/public/dispute.html", {"form": form, "event": event}, language)

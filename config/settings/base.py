@@ -109,6 +109,10 @@ PHONENUMBER_DEFAULT_REGION = DEFAULT_PHONE_REGION
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
+# A shared cache (e.g. redis://127.0.0.1:6379/1) makes the public pages' rate limits global.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=60)
+
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

@@ -1,0 +1,213 @@
+"""What the customer pages do: unsubscribe as a conversation, and saving preferences.
+
+Every consent change is a ConsentEvent with the wording the customer was shown and the
+request's evidence; results are described back in plain words.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from crm.models import Customer
+from notifications.models import (
+    Channel,
+    ConsentEvent,
+    Notification,
+    Preference,
+    Topic,
+    UnsubscribeFeedback,
+    UnsubscribeReason,
+)
+from notifications.policy import ConsentBook, contact_point
+from notifications.services import consent_record
+
+WORDING_VERSION = "2026-11"
+MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    ip_address: str | None
+    user_agent: str
+    source: str
+
+
+def _record(customer, evidence: Evidence, *, channel, action, topic=None, wording="", reason="") -> None:
+    consent_record(
+        customer=customer,
+        channel=channel,
+        topic=topic,
+        action=action,
+        source=evidence.source,
+        wording=wording,
+        wording_version=WORDING_VERSION,
+        ip_address=evidence.ip_address,
+        user_agent=evidence.user_agent,
+        reason=reason,
+    )
+
+
+def marketing_topics():
+    return Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True).order_by("name")
+
+
+def unsubscribe_apply(
+    *,
+    customer: Customer,
+    topic: Topic,
+    channel: str,
+    choice: str,
+    evidence: Evidence,
+    switch_to: str = "",
+    reason: UnsubscribeReason | None = None,
+    free_text: str = "",
+    notification: Notification | None = None,
+    wording: str = "",
+) -> UnsubscribeFeedback:
+    """Apply the customer's choice and keep why; service messages are never switched off here."""
+    Choice = UnsubscribeFeedback.Choice
+    withdrawn = ConsentEvent.Action.WITHDRAWN
+    why = reason.label if reason else ""
+    with transaction.atomic():
+        if choice == Choice.TOPIC:
+            _record(customer, evidence, channel=channel, topic=topic, action=withdrawn, wording=wording, reason=why)
+        elif choice == Choice.CHANNEL:
+            for marketing in marketing_topics():
+                _record(
+                    customer, evidence, channel=channel, topic=marketing, action=withdrawn, wording=wording, reason=why
+                )
+        elif choice == Choice.EVERYTHING:
+            for each in MARKETING_CHANNELS:
+                for marketing in marketing_topics():
+                    _record(
+                        customer, evidence, channel=each, topic=marketing, action=withdrawn, wording=wording, reason=why
+                    )
+        elif choice == Choice.FEWER:
+            preference, _created = Preference.objects.get_or_create(customer=customer)
+            preference.max_per_week = {**(preference.max_per_week or {}), channel: 1}
+            preference.save(update_fields=["max_per_week", "updated_at"])
+        elif choice == Choice.SWITCH:
+            _record(customer, evidence, channel=channel, topic=topic, action=withdrawn, wording=wording, reason=why)
+            _record(
+                customer, evidence, channel=switch_to, topic=topic, action=ConsentEvent.Action.GRANTED, wording=wording
+            )
+        return UnsubscribeFeedback.objects.create(
+            customer=customer,
+            notification=notification,
+            topic=topic,
+            channel=channel,
+            campaign=str((notification.context or {}).get("campaign", "")) if notification else "",
+            choice=choice,
+            switch_to=switch_to if choice == Choice.SWITCH else "",
+            reason=reason,
+            free_text=free_text.strip(),
+        )
+
+
+def what_we_send(customer: Customer) -> list[tuple[str, list[str]]]:
+    """For each channel the customer can be reached on: the topics that will still come, by name."""
+    preference = Preference.objects.filter(customer=customer).first()
+    book = ConsentBook.for_customers([customer.pk])
+    topics = list(Topic.objects.filter(is_active=True).order_by("kind", "name"))
+    summary = []
+    for channel, label in Channel.choices:
+        if channel == Channel.POSTAL or not contact_point(customer, channel, preference):
+            continue
+        allowed = [topic.name for topic in topics if book.allows(customer.pk, channel, topic)]
+        summary.append((label, allowed))
+    return summary
+
+
+def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, wordings: dict[str, str]) -> list[str]:
+    """Save the preference centre's form; return each change in plain words (empty: nothing changed)."""
+    changes: list[str] = []
+    preference, _created = Preference.objects.get_or_create(customer=customer)
+    book = ConsentBook.for_customers([customer.pk])
+    with transaction.atomic():
+        for channel in MARKETING_CHANNELS:
+            field = f"marketing_{channel}"
+            if field not in data:
+                continue
+            event = book.latest(customer.pk, channel, None)
+            was = event is not None and event.action == ConsentEvent.Action.GRANTED
+            if data[field] != was:
+                action = ConsentEvent.Action.GRANTED if data[field] else ConsentEvent.Action.WITHDRAWN
+                _record(customer, evidence, channel=channel, action=action, wording=wordings[field])
+                label = Channel(channel).label
+                changes.append(
+                    _("News and offers by %(channel)s: on") % {"channel": label}
+                    if data[field]
+                    else _("News and offers by %(channel)s: off") % {"channel": label}
+                )
+        wanted = set(data.get("topics", []))
+        for topic in marketing_topics():
+            interested_now = topic.code in wanted
+            blocked = any(
+                (event := book.latest(customer.pk, channel, topic)) is not None
+                and event.topic_id == topic.pk
+                and event.action == ConsentEvent.Action.WITHDRAWN
+                for channel in MARKETING_CHANNELS
+            )
+            if interested_now and blocked:
+                for channel in MARKETING_CHANNELS:
+                    if data.get(f"marketing_{channel}"):
+                        _record(
+                            customer,
+                            evidence,
+                            channel=channel,
+                            topic=topic,
+                            action=ConsentEvent.Action.GRANTED,
+                            wording=wordings["topics"],
+                        )
+                changes.append(_("Topic “%(topic)s”: on") % {"topic": topic.name})
+            elif not interested_now and not blocked:
+                for channel in MARKETING_CHANNELS:
+                    _record(
+                        customer,
+                        evidence,
+                        channel=channel,
+                        topic=topic,
+                        action=ConsentEvent.Action.WITHDRAWN,
+                        wording=wordings["topics"],
+                    )
+                changes.append(_("Topic “%(topic)s”: off") % {"topic": topic.name})
+        simple = {
+            "window_start": _("Earliest time"),
+            "window_end": _("Latest time"),
+            "weekdays": _("Preferred days"),
+            "language": _("Language"),
+            "paused_until": _("Pause until"),
+        }
+        for field, label in simple.items():
+            if field in data and getattr(preference, field) != data[field]:
+                setattr(preference, field, data[field])
+                changes.append(f"{label}: {data[field] if data[field] not in (None, '', []) else '—'}")
+        caps = dict(preference.max_per_week or {})
+        for channel in (Channel.EMAIL, Channel.SMS):
+            field = f"max_{channel}"
+            if data.get(field) is not None and caps.get(channel) != data[field]:
+                caps[channel] = data[field]
+                changes.append(
+                    _("At most %(n)s per week by %(channel)s") % {"n": data[field], "channel": Channel(channel).label}
+                )
+        preference.max_per_week = caps
+        bonus_channel = data.get("bonus_channel")
+        if bonus_channel is not None:
+            bonus_topics = ["bonus-credited", "bonus-debited", "bonus-expiring", "bonus-expired", "gift"]
+            current = {code: ch for code, ch in (preference.preferred_channels or {}).items()}
+            if any(current.get(code) != bonus_channel for code in bonus_topics) and bonus_channel:
+                preference.preferred_channels = {**current, **{code: bonus_channel for code in bonus_topics}}
+                changes.append(_("Bonus messages by %(channel)s") % {"channel": Channel(bonus_channel).label})
+        preference.full_clean()
+        preference.save()
+        if "districts" in data:
+            before = set(preference.districts.values_list("pk", flat=True))
+            after = {d.pk for d in data["districts"]}
+            if before != after:
+                preference.districts.set(data["districts"])
+                changes.append(
+                    _("Districts for local news: %(names)s")
+                    % {"names": ", ".join(str(d) for d in data["districts"]) or "—"}
+                )
+    return changes

@@ -1,0 +1,255 @@
+import datetime
+import re
+
+import pytest
+from django.test import Client
+
+from loyalty.models import Dispute
+from notifications.models import ConsentEvent, Notification, Preference, Topic, UnsubscribeFeedback, UnsubscribeReason
+from notifications.policy import ConsentBook
+from notifications.rendering import dispute_url, preferences_url, unsubscribe_urls
+from notifications.services import consent_record
+from tests.loyalty.factories import purchase
+from tests.notifications.factories import due_notification
+
+BASE = "https://crm.example.com"
+
+
+def path_of(url: str) -> str:
+    return url.replace(BASE, "")
+
+
+@pytest.fixture
+def subscriber(customer_factory):
+    customer = customer_factory(first_name="Mari", language="et", country="EE")
+    consent_record(customer=customer, channel="email", action="granted", source="survey", wording="yes")
+    return customer
+
+
+@pytest.fixture
+def promo(subscriber):
+    return due_notification(subscriber, "promotion", context={"text": "x", "campaign": "autumn-sale"})
+
+
+def unsubscribe_path(notification):
+    return path_of(unsubscribe_urls(notification)[0])
+
+
+def writes():
+    return ConsentEvent.objects.count(), UnsubscribeFeedback.objects.count(), Dispute.objects.count()
+
+
+def test_unsubscribe_page_opens_in_the_customers_language_and_get_writes_nothing(client, promo):
+    before = writes()
+    response = client.get(unsubscribe_path(promo))
+    assert response.status_code == 200 and response["Referrer-Policy"] == "no-referrer"
+    assert '<html lang="et">' in response.content.decode()
+    assert client.get(unsubscribe_path(promo) + "?lang=fi").content.decode().count('<html lang="fi">') == 1
+    assert writes() == before
+
+
+@pytest.mark.parametrize("language", ["en", "et", "fi", "ru", "sv"])
+def test_every_page_renders_in_each_language(client, promo, subscriber, language):
+    for url in (unsubscribe_path(promo), path_of(preferences_url(subscriber))):
+        response = client.get(url, {"lang": language})
+        assert response.status_code == 200
+        assert f'<html lang="{language}">' in response.content.decode()
+
+
+def test_unsubscribe_one_topic_with_a_reason_and_plain_words_result(client, promo, subscriber):
+    reason = UnsubscribeReason.objects.get(code="too-many")
+    response = client.post(
+        unsubscribe_path(promo), {"choice": "topic", "reason": reason.pk, "free_text": " Every day! "}
+    )
+    assert response.status_code == 200
+    book = ConsentBook.for_customers([subscriber.pk])
+    assert not book.allows(subscriber.pk, "email", Topic.objects.get(code="promotion"))
+    assert book.allows(subscriber.pk, "email", Topic.objects.get(code="new-products"))
+    event = ConsentEvent.objects.filter(source="unsubscribe").get()
+    assert event.wording and event.wording_version and event.ip_address == "127.0.0.1" and event.reason
+    feedback = UnsubscribeFeedback.objects.get()
+    assert (feedback.choice, feedback.reason, feedback.free_text, feedback.campaign) == (
+        "topic",
+        reason,
+        "Every day!",
+        "autumn-sale",
+    )
+    text = response.content.decode()
+    assert "Bonus credited" in text and "Promotion" not in re.sub(r"<p id=\"chosen\">.*?</p>", "", text, flags=re.S)
+
+
+def test_unsubscribe_choices_fewer_switch_everything(client, customer_factory):
+    customer = customer_factory(language="en")
+    for channel in ("email", "sms"):
+        consent_record(customer=customer, channel=channel, action="granted", source="survey")
+    promo = due_notification(customer, "promotion")
+    url = unsubscribe_path(promo)
+    client.post(url, {"choice": "fewer"})
+    assert Preference.objects.get(customer=customer).max_per_week["email"] == 1
+    client.post(url, {"choice": "switch", "switch_to": "sms"})
+    book = ConsentBook.for_customers([customer.pk])
+    promotion = Topic.objects.get(code="promotion")
+    assert not book.allows(customer.pk, "email", promotion) and book.allows(customer.pk, "sms", promotion)
+    missing = client.post(url, {"choice": "switch"})
+    assert missing.status_code == 200 and "switch_to" in missing.context["form"].errors
+    client.post(url, {"choice": "everything"})
+    book = ConsentBook.for_customers([customer.pk])
+    assert not any(
+        book.allows(customer.pk, c, t) for c in ("email", "sms") for t in Topic.objects.filter(kind="marketing")
+    )
+    assert book.allows(customer.pk, "email", Topic.objects.get(code="bonus-credited"))
+    assert list(UnsubscribeFeedback.objects.values_list("choice", flat=True).order_by("id")) == [
+        "fewer",
+        "switch",
+        "everything",
+    ]
+
+
+@pytest.mark.parametrize("mangle", ["tamper", "unknown", "expired", "revoked", "other-purpose"])
+def test_bad_tokens_all_get_the_same_page_and_write_nothing(client, promo, subscriber, mangle, monkeypatch):
+    url = unsubscribe_path(promo)
+    token = url.split("/")[2]
+    if mangle == "tamper":
+        url = url.replace(token, token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"))
+    elif mangle == "unknown":
+        url = "/u/not-a-token/"
+    elif mangle == "expired":
+        import notifications.tokens as tokens
+
+        monkeypatch.setitem(tokens.MAX_AGE, "unsubscribe", -1)
+    elif mangle == "revoked":
+        Preference.objects.update_or_create(customer=subscriber, defaults={"token_version": 1})
+    elif mangle == "other-purpose":
+        url = path_of(preferences_url(subscriber)).replace("/p/", "/u/")
+    before = writes()
+    get = client.get(url)
+    post = client.post(url, {"choice": "everything"})
+    assert get.status_code == post.status_code == 404
+    assert "This link is no longer valid" in get.content.decode()
+    assert writes() == before
+
+
+def test_unsubscribe_links_keep_working_for_60_days(client, promo, monkeypatch):
+    import time as real_time
+
+    url = unsubscribe_path(promo)
+    later = real_time.time() + 60 * 24 * 3600
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    assert client.get(url).status_code == 200
+
+
+def test_human_forms_keep_csrf(promo, subscriber):
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(unsubscribe_path(promo), {"choice": "topic"}).status_code == 403
+    assert strict.post(path_of(preferences_url(subscriber)), {}).status_code == 403
+    assert not UnsubscribeFeedback.objects.exists()
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_one_click_post_in_both_encodings_without_cookies(promo, subscriber, encoding):
+    one_click = path_of(unsubscribe_urls(promo)[1])
+    client = Client(enforce_csrf_checks=True)
+    if encoding == "urlencoded":
+        response = client.post(
+            one_click, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = client.post(one_click, {"List-Unsubscribe": "One-Click"})  # multipart/form-data
+    assert response.status_code == 200 and not response.cookies
+    assert not ConsentBook.for_customers([subscriber.pk]).allows(
+        subscriber.pk, "email", Topic.objects.get(code="promotion")
+    )
+    assert ConsentEvent.objects.filter(source="one_click").count() == 1
+
+
+def test_preference_centre_saves_and_shows_exactly_what_changed(client, subscriber, district_factory):
+    district = district_factory(name="Kalamaja", city="Tallinn", country="EE")
+    url = path_of(preferences_url(subscriber))
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value not in (None, "", [], False)}
+    data["districts"] = [district.pk]
+    data["topics"] = [t for t in data["topics"] if t != "promotion"]
+    data.update(
+        window_start="10:00:00",
+        window_end="18:00:00",
+        weekdays=["1"],
+        max_email="1",
+        max_sms="1",
+        language="et",
+        marketing_email="on",
+    )
+    response = client.post(url, data)
+    assert response.status_code == 200
+    changes = response.context["changes"]
+    assert (
+        any("Promotion" in c for c in changes)
+        and any("10:00" in c for c in changes)
+        and any("Kalamaja" in c for c in changes)
+    )
+    preference = Preference.objects.get(customer=subscriber)
+    assert (preference.window_start, preference.window_end, preference.weekdays) == (
+        datetime.time(10),
+        datetime.time(18),
+        [1],
+    )
+    assert list(preference.districts.all()) == [district]
+    withdrawn = ConsentEvent.objects.filter(source="preference_page", topic__code="promotion", action="withdrawn")
+    assert withdrawn.exists() and all(e.wording for e in withdrawn)
+    # Saving the same again changes nothing.
+    again = client.post(url, data)
+    assert again.context["changes"] == []
+
+
+def test_preference_form_errors_come_back_with_the_message(client, subscriber):
+    url = path_of(preferences_url(subscriber))
+    response = client.post(
+        url, {"window_start": "20:00:00", "window_end": "08:00:00", "max_email": "1", "max_sms": "1", "language": "en"}
+    )
+    assert response.status_code == 200 and "window_end" in response.context["form"].errors
+    assert not ConsentEvent.objects.filter(source="preference_page").exists()
+
+
+def test_dispute_from_a_bonus_message_is_recorded_for_staff(client, customer, store_factory):
+    result = purchase(customer, store=store_factory(), amount="30", cashier_id="K9")
+    url = path_of(dispute_url(customer, result.transaction_ids[0]))
+    assert client.get(url).status_code == 200 and not Dispute.objects.exists()
+    response = client.post(url, {"comment": "I was abroad that day"})
+    assert response.status_code == 200
+    dispute = Dispute.objects.get()
+    assert dispute.customer == customer and dispute.customer_comment == "I was abroad that day"
+    assert dispute.transaction.cashier_id == "K9"
+
+
+def test_token_pages_are_rate_limited_per_ip(client, promo, settings):
+    settings.PUBLIC_PAGES_RATE_PER_MINUTE = 3
+    from django.core.cache import cache
+
+    cache.clear()
+    url = unsubscribe_path(promo)
+    statuses = [client.get(url).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    other_ip = client.get(url, REMOTE_ADDR="10.9.8.7")
+    assert other_ip.status_code == 200
+    cache.clear()
+
+
+def test_bonus_email_links_to_dispute_and_preferences(customer, store_factory):
+    from django.core import mail
+
+    from tests.notifications.test_pipeline import send_due
+
+    Topic.objects.filter(code="bonus-credited").update(channels=["email"])
+    Preference.objects.create(customer=customer, window_start=datetime.time(0), window_end=datetime.time(23, 59))
+    result = purchase(customer, store=store_factory(), amount="12")
+    from notifications.services import notify
+
+    [row] = notify(
+        customer=customer,
+        topic="bonus-credited",
+        context={"points": 12, "balance": 12, "transaction_ids": list(result.transaction_ids)},
+        dedupe_key="dl",
+    )
+    Notification.objects.filter(pk=row.pk).update(send_at=row.created_at)
+    send_due()
+    body = mail.outbox[0].body
+    assert f"{BASE}/d/" in body and f"{BASE}/p/" in body and f"{BASE}/u/" in body
