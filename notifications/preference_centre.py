@@ -4,8 +4,10 @@ Every consent change is a ConsentEvent with the wording the customer was shown a
 request's evidence; results are described back in plain words.
 """
 
+import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -46,6 +48,16 @@ def _record(customer, evidence: Evidence, *, channel, action, topic=None, wordin
         user_agent=evidence.user_agent,
         reason=reason,
     )
+
+
+def _shown(value) -> str:
+    if isinstance(value, datetime.time):
+        return "24:00" if value == datetime.time(23, 59) else value.strftime("%H:%M")
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def marketing_topics():
@@ -172,18 +184,26 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                         wording=wordings["topics"],
                     )
                 changes.append(_("Topic “%(topic)s”: off") % {"topic": topic.name})
-        simple = {
+        default_window = settings.NOTIFICATION_DEFAULT_WINDOW
+        effective = {
+            "window_start": preference.window_start or datetime.time.fromisoformat(default_window[0]),
+            "window_end": preference.window_end or datetime.time.fromisoformat(default_window[1]),
+            "weekdays": preference.weekdays or [],
+            "language": preference.language or customer.language,
+            "paused_until": preference.paused_until,
+        }
+        labels = {
             "window_start": _("Earliest time"),
             "window_end": _("Latest time"),
             "weekdays": _("Preferred days"),
             "language": _("Language"),
             "paused_until": _("Pause until"),
         }
-        for field, label in simple.items():
-            if field in data and getattr(preference, field) != data[field]:
+        for field, label in labels.items():
+            if field in data and effective[field] != data[field]:
                 setattr(preference, field, data[field])
-                changes.append(f"{label}: {data[field] if data[field] not in (None, '', []) else '—'}")
-        caps = dict(preference.max_per_week or {})
+                changes.append(f"{label}: {_shown(data[field])}")
+        caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **(preference.max_per_week or {})}
         for channel in (Channel.EMAIL, Channel.SMS):
             field = f"max_{channel}"
             if data.get(field) is not None and caps.get(channel) != data[field]:
@@ -191,7 +211,9 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                 changes.append(
                     _("At most %(n)s per week by %(channel)s") % {"n": data[field], "channel": Channel(channel).label}
                 )
-        preference.max_per_week = caps
+        preference.max_per_week = {
+            channel: caps[channel] for channel in (Channel.EMAIL, Channel.SMS) if channel in caps
+        }
         bonus_channel = data.get("bonus_channel")
         if bonus_channel is not None:
             bonus_topics = ["bonus-credited", "bonus-debited", "bonus-expiring", "bonus-expired", "gift"]

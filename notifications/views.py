@@ -1,7 +1,7 @@
 """Public pages reached from messages. Customers never log in: links carry signed, revocable tokens.
 
-GET never changes anything (mail scanners prefetch links); human forms keep CSRF; only the RFC 8058
-one-click endpoint is exempt. Every page sends ``Referrer-Policy: no-referrer`` and is rate limited.
+GET never changes anything (mail scanners prefetch links); human forms keep the CSRF token check
+(see notifications.csrf for why not the Referer check); only the RFC 8058 one-click endpoint is exempt. Every page sends ``Referrer-Policy: no-referrer`` and is rate limited.
 """
 
 from functools import wraps
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from loyalty.models import BonusTransaction
 from loyalty.services import dispute_open
 from notifications import forms
+from notifications.csrf import csrf_token_required
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
 from notifications.policy import ConsentBook, contact_point
 from notifications.preference_centre import (
@@ -83,6 +84,7 @@ def _reachable_channels(customer, preference) -> list[str]:
 
 @no_referrer
 @rate_limited("preferences")
+@csrf_token_required
 @require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
     resolved = read_customer_token("preferences", token)
@@ -177,6 +179,7 @@ def _resolve_unsubscribe(token: str):
 
 @no_referrer
 @rate_limited("unsubscribe")
+@csrf_token_required
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     resolved = _resolve_unsubscribe(token)
@@ -254,6 +257,7 @@ def unsubscribe_one_click(request, token: str):
 
 @no_referrer
 @rate_limited("dispute")
+@csrf_token_required
 @require_http_methods(["GET", "POST"])
 def dispute(request, token: str):
     resolved = read_customer_token("dispute", token)

@@ -253,3 +253,14 @@ def test_bonus_email_links_to_dispute_and_preferences(customer, store_factory):
     send_due()
     body = mail.outbox[0].body
     assert f"{BASE}/d/" in body and f"{BASE}/p/" in body and f"{BASE}/u/" in body
+
+
+def test_forms_work_with_a_null_origin_but_refuse_other_origins(promo):
+    """no-referrer makes browsers post with Origin: null and no Referer; the CSRF token still decides."""
+    browser = Client(enforce_csrf_checks=True)
+    url = unsubscribe_path(promo)
+    token = browser.get(url).cookies["csrftoken"].value
+    foreign = browser.post(url, {"choice": "topic", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="https://evil.example")
+    assert foreign.status_code == 403 and not UnsubscribeFeedback.objects.exists()
+    ok = browser.post(url, {"choice": "topic", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="null", secure=True)
+    assert ok.status_code == 200 and UnsubscribeFeedback.objects.count() == 1

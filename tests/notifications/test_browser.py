@@ -1,0 +1,118 @@
+"""The customer pages in a real browser: Playwright driving Debian's Chromium (installed by `make`)."""
+
+import datetime
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from loyalty.models import Dispute
+from notifications.models import ConsentEvent, Preference, Topic, UnsubscribeFeedback
+from notifications.policy import ConsentBook
+from notifications.rendering import dispute_url
+from notifications.services import consent_record
+from tests.loyalty.factories import purchase
+from tests.notifications.factories import due_notification
+from tests.notifications.test_pipeline import send_due
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture
+def browser_page():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls around it are ours.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(executable).exists(), "Chromium is missing: run `make test` (it installs Debian's chromium)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 412, "height": 915})  # a phone
+        yield page
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _link(body: str, path: str, live_url: str) -> str:
+    match = re.search(rf"https://crm\.example\.com/{path}/[^\s]+", body)
+    assert match, body
+    return match.group(0).replace("https://crm.example.com", live_url)
+
+
+def test_customer_follows_links_from_a_real_message(browser_page, live_server, customer_factory, store_factory):
+    page = browser_page
+    customer = customer_factory(first_name="Mari", language="en", country="EE")
+    consent_record(customer=customer, channel="email", action="granted", source="survey", wording="yes")
+    Preference.objects.filter(customer=customer).update(window_start=datetime.time(0), window_end=datetime.time(23, 59))
+    Topic.objects.filter(code="promotion").update(urgency="timely")
+    due_notification(customer, "promotion", context={"title": "Autumn sale", "text": "-20% on coats"})
+    send_due()
+    [email] = mail.outbox
+    preferences = _link(email.body, "p", live_server.url)
+    unsubscribe = _link(email.body, "u", live_server.url)
+
+    # Preference centre: later mornings, no "New products"; the page says exactly what changed.
+    page.goto(preferences)
+    page.screenshot(path=str(SCREENSHOTS / "preferences.png"), full_page=True)
+    page.get_by_label("Not before (your local time)").select_option(label="10:00")
+    page.get_by_label("New products").uncheck()
+    page.get_by_role("button", name="Save my choices").click()
+    changes = page.locator("#changes")
+    changes.wait_for()
+    assert "New products" in changes.inner_text() and "10:00" in changes.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "preferences-saved.png"), full_page=True)
+
+    # Unsubscribe from this topic only, with a reason.
+    page.goto(unsubscribe)
+    page.screenshot(path=str(SCREENSHOTS / "unsubscribe.png"), full_page=True)
+    page.get_by_label("Stop “Promotion” by e-mail").check()
+    page.get_by_label("Too many messages").check()
+    page.get_by_label("In your own words (optional)").fill("Two a day is too much")
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("What you will get from now on").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "unsubscribed.png"), full_page=True)
+
+    book = ConsentBook.for_customers([customer.pk])
+    assert not book.allows(customer.pk, "email", Topic.objects.get(code="promotion"))
+    assert not book.allows(customer.pk, "email", Topic.objects.get(code="new-products"))
+    assert book.allows(customer.pk, "email", Topic.objects.get(code="store-opening"))
+    assert book.allows(customer.pk, "email", Topic.objects.get(code="bonus-credited"))
+    feedback = UnsubscribeFeedback.objects.get()
+    assert (feedback.choice, feedback.reason.code, feedback.free_text) == ("topic", "too-many", "Two a day is too much")
+    sources = set(ConsentEvent.objects.filter(customer=customer).values_list("source", flat=True))
+    assert {"preference_page", "unsubscribe"} <= sources
+    assert Preference.objects.get(customer=customer).window_start == datetime.time(10)
+
+    # "This wasn't me" from a bonus message.
+    result = purchase(customer, store=store_factory(), amount="25")
+    page.goto(dispute_url(customer, result.transaction_ids[0]).replace("https://crm.example.com", live_server.url))
+    page.screenshot(path=str(SCREENSHOTS / "dispute.png"), full_page=True)
+    page.get_by_label("Anything we should know? (optional)").fill("I was not in the shop")
+    page.get_by_role("button", name="Report it").click()
+    page.get_by_text("we will check it").wait_for()
+    assert Dispute.objects.get().customer_comment == "I was not in the shop"
+    for name in ("preferences", "preferences-saved", "unsubscribe", "unsubscribed", "dispute"):
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 5000
+
+
+def test_pages_switch_language_without_javascript(browser_page, live_server, customer_factory):
+    page = browser_page
+    customer = customer_factory(language="ru")
+    from notifications.rendering import preferences_url
+
+    page.goto(preferences_url(customer).replace("https://crm.example.com", live_server.url))
+    assert page.locator("html").get_attribute("lang") == "ru"
+    page.get_by_role("link", name="SV").click()
+    assert page.locator("html").get_attribute("lang") == "sv"
+    page.screenshot(path=str(SCREENSHOTS / "preferences-sv.png"), full_page=True)
