@@ -24,9 +24,11 @@ from notifications.models import (
     Notification,
     Preference,
     Topic,
+    UnsubscribeFeedback,
+    UnsubscribeReason,
 )
 from notifications.rendering import RenderError, render
-from notifications.selectors import customer_consent_history, customer_notifications
+from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
 
 
 @admin.register(Topic)
@@ -237,3 +239,35 @@ class LetterBatchAdmin(admin.ModelAdmin):
     def mark_posted(self, request, queryset):
         total = sum(letter_batch_mark_posted(batch=batch, staff=request.user) for batch in queryset)
         self.message_user(request, _("%(count)s letters marked sent.") % {"count": total}, admin_messages.SUCCESS)
+
+
+@admin.register(UnsubscribeReason)
+class UnsubscribeReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "code", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+
+
+@admin.register(UnsubscribeFeedback)
+class UnsubscribeFeedbackAdmin(ReadOnlyModelAdmin):
+    """Every unsubscribe conversation, with the analysis above the list."""
+
+    list_display = [
+        "created_at",
+        "customer",
+        "topic",
+        "channel",
+        "choice",
+        "switch_to",
+        "reason",
+        "campaign",
+        "free_text",
+    ]
+    list_filter = ["choice", "channel", "reason", "topic", "campaign"]
+    search_fields = ["free_text", "campaign", "customer__email"]
+    list_select_related = ["customer", "topic", "reason"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "analytics": unsubscribe_analytics()}
+        return super().changelist_view(request, extra_context)

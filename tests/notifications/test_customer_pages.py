@@ -3,6 +3,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from loyalty.models import Dispute
 from notifications.models import ConsentEvent, Notification, Preference, Topic, UnsubscribeFeedback, UnsubscribeReason
@@ -264,3 +265,23 @@ def test_forms_work_with_a_null_origin_but_refuse_other_origins(promo):
     assert foreign.status_code == 403 and not UnsubscribeFeedback.objects.exists()
     ok = browser.post(url, {"choice": "topic", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="null", secure=True)
     assert ok.status_code == 200 and UnsubscribeFeedback.objects.count() == 1
+
+
+def test_staff_see_unsubscribe_reasons_by_reason_topic_channel_campaign_month(
+    staff_client, promo, subscriber, django_assert_max_num_queries
+):
+    too_many = UnsubscribeReason.objects.get(code="too-many")
+    url = unsubscribe_path(promo)
+    staff_client.post(url, {"choice": "topic", "reason": too_many.pk, "free_text": "Daily is a lot"})
+    staff_client.post(url, {"choice": "fewer", "reason": too_many.pk})
+    with django_assert_max_num_queries(25):
+        response = staff_client.get(reverse("admin:notifications_unsubscribefeedback_changelist"))
+    assert response.status_code == 200
+    analytics = response.context["analytics"]
+    assert analytics["total"] == 2 and analytics["stayed"] == 1
+    assert analytics["by_reason"][0] == {"label": "Too many messages", "n": 2, "percent": 100}
+    assert analytics["by_campaign"][0]["label"] == "autumn-sale"
+    assert analytics["by_topic"][0]["label"] == "Promotion" and analytics["by_channel"][0]["label"] == "email"
+    assert len(analytics["by_month"]) == 1
+    text = response.content.decode()
+    assert "Daily is a lot" in text and "Marketing consent by channel" in text
