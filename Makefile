@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check bench services install browser clean
+.PHONY: run test lint check bench services install browser messages clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ check: install var
 
 bench: install services
 	$(BIN)/python bench/run.py
+
+# Customer-facing translations: extract, fill from bin/translations.py, compile (needs gettext's msgfmt).
+messages: install
+	$(BIN)/python manage.py makemessages -l et -l fi -l ru -l sv --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python bin/translations.py
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var

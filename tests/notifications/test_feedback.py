@@ -356,3 +356,12 @@ def test_twilio_timeout_is_retried_not_final():
 )
 def test_sms_segments_count_gsm7_and_ucs2(text, expected):
     assert sms_segments(text) == expected
+
+
+def test_keyword_confirmation_is_in_the_customers_language(
+    client, customer_factory, run_tasks_inline, sms_outbox, django_capture_on_commit_callbacks
+):
+    customer_factory(phone="+79161234567", language="ru")
+    with django_capture_on_commit_callbacks(execute=True):
+        sms(client, "СТОП", sender="+79161234567")
+    assert "вы больше не будете получать от нас SMS" in sms_outbox[0].body
