@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", pos_api.urls),
     path("", include("notifications.urls")),
+    path("", include("surveys.urls")),
     path("anymail/", include("anymail.urls")),
 ]

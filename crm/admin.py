@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Customer, District, Interaction, Store
+from crm.models import Callback, Customer, District, Interaction, Store
 from crm.selectors import customer_search
 
 
@@ -93,3 +93,14 @@ class InteractionAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "staff", "store"]
     show_full_result_count = False
     date_hierarchy = "occurred_at"
+
+
+@admin.register(Callback)
+class CallbackAdmin(admin.ModelAdmin):
+    list_display = ["due_at", "customer", "subject", "assigned_to", "status"]
+    list_filter = ["status", "assigned_to"]
+    list_editable = ["status"]
+    search_fields = ["subject", "notes", "customer__email", "customer__last_name"]
+    autocomplete_fields = ["customer", "assigned_to"]
+    list_select_related = ["customer", "assigned_to"]
+    date_hierarchy = "due_at"

@@ -178,3 +178,37 @@ class Interaction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Callback(models.Model):
+    """A call staff agreed to make (or must make) to a customer, with when and what about."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("to do")
+        DONE = "done", _("done")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="callbacks"
+    )
+    due_at = models.DateTimeField(_("call at"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callbacks",
+    )
+    subject = models.CharField(_("about"), max_length=200)
+    notes = models.TextField(_("what was discussed"), blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+        ordering = ["status", "due_at"]
+        indexes = [models.Index(fields=["status", "due_at"], name="crm_callback_due_idx")]
+
+    def __str__(self):
+        return f"{self.customer} · {self.due_at:%Y-%m-%d %H:%M}"

@@ -294,3 +294,20 @@ def _same(current, new) -> bool:
     if hasattr(current, "as_e164"):  # PhoneNumber
         return current.as_e164 == str(new)
     return current == new
+
+
+def customer_update(*, customer: Customer, **fields) -> Customer:
+    """Change a customer's own data (other apps, e.g. surveys, write through here)."""
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+def callback_schedule(*, customer: Customer, due_at, subject: str, notes: str = "", assigned_to=None):
+    from crm.models import Callback
+
+    return Callback.objects.create(
+        customer=customer, due_at=due_at, subject=subject[:200], notes=notes, assigned_to=assigned_to
+    )

@@ -50,6 +50,13 @@ def _record(customer, evidence: Evidence, *, channel, action, topic=None, wordin
     )
 
 
+def _save_preference(preference: Preference) -> None:
+    """Save what the customer chose, never the badge: consent_record keeps that current."""
+    preference.full_clean()
+    fields = [f.name for f in Preference._meta.concrete_fields if f.name not in ("id", "customer", "badge")]
+    preference.save(update_fields=fields)
+
+
 def _shown(value) -> str:
     if isinstance(value, datetime.time):
         return "24:00" if value == datetime.time(23, 59) else value.strftime("%H:%M")
@@ -221,8 +228,7 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
             if any(current.get(code) != bonus_channel for code in bonus_topics) and bonus_channel:
                 preference.preferred_channels = {**current, **{code: bonus_channel for code in bonus_topics}}
                 changes.append(_("Bonus messages by %(channel)s") % {"channel": Channel(bonus_channel).label})
-        preference.full_clean()
-        preference.save()
+        _save_preference(preference)
         if "districts" in data:
             before = set(preference.districts.values_list("pk", flat=True))
             after = {d.pk for d in data["districts"]}
@@ -233,3 +239,69 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                     % {"names": ", ".join(str(d) for d in data["districts"]) or "—"}
                 )
     return changes
+
+
+CONSENT_BINDINGS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS, "consent_messenger": Channel.MESSENGER}
+
+
+def survey_answers_apply(*, customer: Customer, answers: list[tuple[str, object, str]], evidence: Evidence) -> None:
+    """Turn bound survey answers into preferences and consent (the surveys app writes only through here).
+
+    ``answers`` are (binding, value, wording shown) triples. Consent answers are applied first, so
+    topics chosen in the same survey are granted on the channels just agreed to.
+    """
+    from crm.models import District
+
+    ordered = sorted(answers, key=lambda item: item[0] not in CONSENT_BINDINGS)
+    preference, _created = Preference.objects.get_or_create(customer=customer)
+    with transaction.atomic():
+        for binding, value, wording in ordered:
+            if binding in CONSENT_BINDINGS:
+                action = ConsentEvent.Action.GRANTED if value else ConsentEvent.Action.WITHDRAWN
+                _record(customer, evidence, channel=CONSENT_BINDINGS[binding], action=action, wording=wording)
+            elif binding == "topics":
+                book = ConsentBook.for_customers([customer.pk])
+                chosen = set(value or [])
+                for topic in marketing_topics():
+                    for channel in MARKETING_CHANNELS:
+                        channel_consent = book.latest(customer.pk, channel, None)
+                        if topic.code in chosen:
+                            if channel_consent is not None and channel_consent.action == ConsentEvent.Action.GRANTED:
+                                _record(
+                                    customer,
+                                    evidence,
+                                    channel=channel,
+                                    topic=topic,
+                                    action=ConsentEvent.Action.GRANTED,
+                                    wording=wording,
+                                )
+                        else:
+                            _record(
+                                customer,
+                                evidence,
+                                channel=channel,
+                                topic=topic,
+                                action=ConsentEvent.Action.WITHDRAWN,
+                                wording=wording,
+                            )
+            elif binding == "preferred_channel" and value:
+                topics = Topic.objects.filter(is_active=True)
+                preference.preferred_channels = {
+                    **(preference.preferred_channels or {}),
+                    **{t.code: value for t in topics if value in (t.alternatives or []) or value in (t.channels or [])},
+                }
+            elif binding == "time_window" and value:
+                start, end = str(value).split("-")
+                preference.window_start = datetime.time.fromisoformat(start)
+                preference.window_end = datetime.time.fromisoformat(end)
+            elif binding == "weekdays":
+                preference.weekdays = sorted(int(day) for day in (value or []))
+            elif binding == "frequency" and value:
+                preference.max_per_week = {
+                    **(preference.max_per_week or {}),
+                    Channel.EMAIL: int(value),
+                    Channel.SMS: int(value),
+                }
+            elif binding == "districts" and value:
+                preference.districts.add(*District.objects.filter(pk__in=value))
+        _save_preference(preference)

@@ -81,6 +81,10 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "preferences_url": preferences_url(customer, preference),
         "dispute_url": dispute_url(customer, tx_ids[0], preference) if tx_ids else "",
     }
+    if notification.context.get("survey"):
+        # The surveys app's page, by URL name: each customer's link carries their own token.
+        token = customer_token("survey", customer, preference, s=notification.context["survey"])
+        context["survey_url"] = absolute(reverse("survey", args=[token]))
     with translation.override(language):
         body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
         subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()

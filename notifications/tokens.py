@@ -3,7 +3,12 @@
 from django.core import signing
 
 # Unsubscribe links must keep working for at least 60 days (RFC 8058 recipients come back late).
-MAX_AGE = {"unsubscribe": 60 * 60 * 24 * 90, "preferences": 60 * 60 * 24 * 90, "dispute": 60 * 60 * 24 * 90}
+MAX_AGE = {
+    "unsubscribe": 60 * 60 * 24 * 90,
+    "preferences": 60 * 60 * 24 * 90,
+    "dispute": 60 * 60 * 24 * 90,
+    "survey": 60 * 60 * 24 * 90,
+}
 
 
 def customer_token(purpose: str, customer, preference=None, **data) -> str:

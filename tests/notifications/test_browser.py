@@ -116,3 +116,63 @@ def test_pages_switch_language_without_javascript(browser_page, live_server, cus
     page.get_by_role("link", name="SV").click()
     assert page.locator("html").get_attribute("lang") == "sv"
     page.screenshot(path=str(SCREENSHOTS / "preferences-sv.png"), full_page=True)
+
+
+def test_customer_answers_the_preference_survey_from_the_invitation(
+    browser_page, live_server, customer_factory, district_factory
+):
+    from notifications.models import Notification
+    from notifications.services import notify
+    from surveys.models import Question, Survey
+
+    page = browser_page
+    home = district_factory(name="Kalamaja", city="Tallinn", country="EE")
+    customer = customer_factory(first_name="Liis", language="en", country="EE")
+    consent_record(customer=customer, channel="email", action="granted", source="staff", wording="at the till")
+    Preference.objects.filter(customer=customer).update(window_start=datetime.time(0), window_end=datetime.time(23, 59))
+    survey = Survey.objects.create(slug="prefs", kind="preference", title="What should we tell you about?")
+    K, B = Question.Kind, Question.Binding
+    for position, (kind, text, binding) in enumerate(
+        [
+            (K.CONSENT, "May we send you news and offers by SMS?", B.CONSENT_SMS),
+            (K.MULTIPLE, "Which topics interest you?", B.TOPICS),
+            (K.TIME_WINDOW, "When do you like to read our messages?", B.TIME_WINDOW),
+            (K.DISTRICT, "Where do you live?", B.HOME_DISTRICT),
+        ]
+    ):
+        Question.objects.create(survey=survey, position=position, kind=kind, text=text, binding=binding, required=True)
+    Topic.objects.filter(code="survey-invitation").update(urgency="timely")
+    notify(
+        customer=customer,
+        topic="survey-invitation",
+        context={"survey": "prefs", "title": "Tell us", "text": "Two minutes"},
+        dedupe_key="browser-survey",
+    )
+    Notification.objects.update(send_at=datetime.datetime.now(datetime.UTC))
+    send_due()
+    page.goto(_link(mail.outbox[0].body, "s", live_server.url))
+    page.get_by_role("group", name="May we send you news and offers by SMS?").get_by_label("Yes").check()
+    page.get_by_label("Store opening").check()
+    page.get_by_label("evenings (17–21)").check()
+    page.get_by_label("Where do you live?").select_option(label=str(home))
+    page.screenshot(path=str(SCREENSHOTS / "survey.png"), full_page=True)
+    page.get_by_role("button", name="Send my answers").click()
+    page.locator("#thanks").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "survey-done.png"), full_page=True)
+
+    customer.refresh_from_db()
+    assert customer.home_district == home
+    preference = Preference.objects.get(customer=customer)
+    assert (preference.window_start, preference.window_end, preference.badge) == (
+        datetime.time(17),
+        datetime.time(21),
+        "full",
+    )
+    sms_consent = ConsentEvent.objects.get(customer=customer, channel="sms", topic=None)
+    assert (sms_consent.source, sms_consent.wording) == ("survey", "May we send you news and offers by SMS?")
+    book = ConsentBook.for_customers([customer.pk])
+    assert book.allows(customer.pk, "sms", Topic.objects.get(code="store-opening"))
+    assert not book.allows(customer.pk, "email", Topic.objects.get(code="promotion"))
+    # The next message follows the new preferences.
+    [row, *_rest] = notify(customer=customer, topic="store-opening", context={"text": "x"}, dedupe_key="after")
+    assert datetime.time(17) <= row.send_at.astimezone(customer.zone).time() < datetime.time(21)

@@ -208,6 +208,7 @@ def test_preference_centre_saves_and_shows_exactly_what_changed(client, subscrib
         [1],
     )
     assert list(preference.districts.all()) == [district]
+    assert preference.badge == "email_only"  # kept current by the consent events, not overwritten
     withdrawn = ConsentEvent.objects.filter(source="preference_page", topic__code="promotion", action="withdrawn")
     assert withdrawn.exists() and all(e.wording for e in withdrawn)
     # Saving the same again changes nothing.

@@ -1,0 +1,89 @@
+import csv
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Question, Response, Survey
+from surveys.selectors import responses_for_export, survey_results
+
+
+class QuestionInline(admin.StackedInline):
+    model = Question
+    extra = 0
+    ordering = ["position", "id"]
+    fields = [("position", "kind", "required"), "text", "binding", "choices", "translations"]
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    """The survey builder: questions in order, each optionally bound to a preference or consent."""
+
+    list_display = ["title", "kind", "is_active", "starts_at", "ends_at", "links"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [QuestionInline]
+
+    @admin.display(description=_("results"))
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">CSV</a>',
+            reverse("admin:surveys_survey_results", args=[obj.pk]),
+            _("results"),
+            reverse("admin:surveys_survey_export", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="surveys_survey_results"),
+            path("<int:pk>/export.csv", self.admin_site.admin_view(self.export_view), name="surveys_survey_export"),
+            *super().get_urls(),
+        ]
+
+    def results_view(self, request, pk):
+        survey = get_object_or_404(Survey, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Results: %(survey)s") % {"survey": survey},
+            "survey": survey,
+            "results": survey_results(survey),
+            "completed": survey.responses.filter(completed_at__isnull=False).count(),
+            "partial": survey.responses.filter(completed_at__isnull=True).count(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/results.html", context)
+
+    def export_view(self, request, pk):
+        survey = get_object_or_404(Survey, pk=pk)
+        questions = list(survey.questions.all())
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="survey-{survey.slug}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["response", "customer", "language", "completed_at", *[q.text for q in questions]])
+        for row in responses_for_export(survey):
+            values = {a.question_id: a.value for a in row.answers.all()}
+            writer.writerow(
+                [
+                    row.pk,
+                    row.customer.public_id,
+                    row.language,
+                    row.completed_at.isoformat() if row.completed_at else "",
+                    *[";".join(map(str, v)) if isinstance(v := values.get(q.pk, ""), list) else v for q in questions],
+                ]
+            )
+        return response
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["survey", "customer", "language", "completed_at", "updated_at"]
+    list_filter = ["survey", "completed_at"]
+    list_select_related = ["survey", "customer"]
+    search_fields = ["customer__email", "customer__external_id"]
+    readonly_fields = ["survey", "customer", "language", "completed_at"]
+    show_full_result_count = False

@@ -1,0 +1,132 @@
+"""Survey answers, their effects (preferences, consent, home district, follow-up calls) and invitations."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Customer, District
+from crm.services import callback_schedule, customer_update
+from notifications.models import ConsentEvent
+from notifications.preference_centre import Evidence, survey_answers_apply
+from notifications.services import notify, notify_many
+from surveys.models import Answer, Invitation, Question, Response, Survey
+
+
+class AlreadyAnswered(Exception):
+    pass
+
+
+def _first_workday_morning(after: datetime.datetime) -> datetime.datetime:
+    day = after + datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day.replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def response_save(
+    *,
+    survey: Survey,
+    customer: Customer,
+    answers: dict[Question, object],
+    complete: bool,
+    language: str,
+    evidence: Evidence,
+    wordings: dict[int, str] | None = None,
+) -> Response:
+    """Keep the answers given so far; when complete, apply what the bound questions ask for.
+
+    A completed response is changed only if the survey allows updates (then its effects apply
+    again with the new answers). Consent answers are recorded with the survey as source and the
+    question's wording, as shown, as evidence.
+    """
+    wordings = wordings or {}
+    with transaction.atomic():
+        response, _created = Response.objects.select_for_update().get_or_create(
+            survey=survey, customer=customer, defaults={"language": language}
+        )
+        if response.completed_at and not survey.allow_updates:
+            raise AlreadyAnswered
+        Answer.objects.filter(response=response, question__in=list(answers)).delete()
+        Answer.objects.bulk_create(Answer(response=response, question=q, value=v) for q, v in answers.items())
+        response.language = language
+        if complete:
+            response.completed_at = timezone.now()
+        response.save()
+        if complete:
+            _apply(response, answers, evidence, wordings)
+    return response
+
+
+def _apply(response: Response, answers: dict[Question, object], evidence: Evidence, wordings: dict[int, str]) -> None:
+    customer = response.customer
+    bound = [(q.binding, value, wordings.get(q.pk, q.text)) for q, value in answers.items() if q.binding]
+    home = next((value for binding, value, _w in bound if binding == "home_district"), None)
+    if home:
+        customer_update(customer=customer, home_district=District.objects.get(pk=home))
+    survey_answers_apply(
+        customer=customer,
+        answers=[item for item in bound if item[0] != "home_district"],
+        evidence=Evidence(evidence.ip_address, evidence.user_agent, ConsentEvent.Source.SURVEY),
+    )
+    survey = response.survey
+    low = [
+        v
+        for q, v in answers.items()
+        if q.kind == Question.Kind.SCALE and v is not None and int(v) <= survey.follow_up_below
+    ]
+    if low:
+        callback_schedule(
+            customer=customer,
+            due_at=_first_workday_morning(timezone.now()),
+            subject=_("Low score %(score)s in “%(survey)s”") % {"score": min(low), "survey": survey.title},
+            notes="\n".join(f"{q.text}: {v}" for q, v in answers.items()),
+        )
+
+
+def _invitation_context(survey: Survey) -> dict:
+    return {"survey": survey.slug, "title": survey.title, "text": survey.intro or survey.title}
+
+
+def survey_invite(*, survey: Survey, customer: Customer, reason: str = "", at: datetime.datetime | None = None):
+    """Invite one customer; the invitation is a notification that every policy applies to."""
+    with transaction.atomic():
+        invitation = Invitation.objects.create(survey=survey, customer=customer, reason=reason)
+        notify(
+            customer=customer,
+            topic="survey-invitation",
+            context=_invitation_context(survey),
+            dedupe_key=f"survey:{survey.pk}:invitation:{invitation.pk}",
+            now=at,
+        )
+    return invitation
+
+
+def survey_invite_many(*, survey: Survey, customers) -> int:
+    """Invite a whole segment at once (set-based); a customer is invited once per survey."""
+    customers = customers.exclude(pk__in=Invitation.objects.filter(survey=survey).values("customer_id"))
+    ids = list(customers.values_list("pk", flat=True))
+    Invitation.objects.bulk_create(Invitation(survey=survey, customer_id=pk, reason="segment") for pk in ids)
+    return notify_many(
+        customers=Customer.objects.filter(pk__in=ids),
+        topic="survey-invitation",
+        context=_invitation_context(survey),
+        dedupe_prefix=f"survey:{survey.pk}:segment",
+    )
+
+
+def feedback_invite_after_purchase(*, customer_id: int, purchased_at: datetime.datetime) -> list[Invitation]:
+    """Ask how a purchase went, some hours later inside the customer's window, at most once per N days."""
+    invited = []
+    now = timezone.now()
+    for survey in Survey.objects.filter(kind=Survey.Kind.FEEDBACK, is_active=True):
+        if (survey.starts_at and survey.starts_at > now) or (survey.ends_at and survey.ends_at < now):
+            continue
+        since = now - datetime.timedelta(days=survey.invite_every_days)
+        if Invitation.objects.filter(survey=survey, customer_id=customer_id, created_at__gte=since).exists():
+            continue
+        customer = Customer.objects.get(pk=customer_id)
+        at = purchased_at + datetime.timedelta(hours=survey.invite_after_hours)
+        invited.append(survey_invite(survey=survey, customer=customer, reason="purchase", at=max(at, now)))
+    return invited
