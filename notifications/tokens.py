@@ -7,6 +7,7 @@ MAX_AGE = {
     "unsubscribe": 60 * 60 * 24 * 90,
     "preferences": 60 * 60 * 24 * 90,
     "dispute": 60 * 60 * 24 * 90,
+    "survey-confirm": 60 * 60 * 24 * 7,
     "survey": 60 * 60 * 24 * 90,
 }
 

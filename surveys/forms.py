@@ -56,7 +56,8 @@ def field_for(question: Question, language: str, customer) -> forms.Field:
             choices=[(n, str(n)) for n in range(11)],
         )
     if question.kind == Kind.DISTRICT:
-        districts = District.objects.filter(country=customer.country) if customer.country else District.objects.all()
+        country = customer.country if customer is not None else ""
+        districts = District.objects.filter(country=country) if country else District.objects.all()
         if question.binding == Question.Binding.HOME_DISTRICT:
             return forms.ModelChoiceField(label=label, required=required, queryset=districts)
         return forms.ModelMultipleChoiceField(
@@ -110,3 +111,27 @@ class SurveyForm(forms.Form):
 
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+class RespondentForm(forms.Form):
+    """Who answers an open-link survey; nothing they agree to counts before they confirm."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+
+    def clean_email(self):
+        from crm.normalization import normalize_email
+
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_phone(self):
+        from crm.normalization import normalize_phone
+
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("email") and not data.get("phone") and not self.errors:
+            raise forms.ValidationError(_("Give an e-mail address or a phone number, so we can confirm it is you."))
+        return data

@@ -23,6 +23,11 @@ class Survey(models.Model):
     starts_at = models.DateTimeField(_("open from"), null=True, blank=True)
     ends_at = models.DateTimeField(_("open until"), null=True, blank=True)
     allow_updates = models.BooleanField(_("answers may be changed later"), default=False)
+    open_link = models.BooleanField(
+        _("open link for new customers"),
+        default=False,
+        help_text=_("Anyone may answer at /s/open/<code>/; answers count after they confirm their e-mail or phone"),
+    )
     # Feedback surveys: invite this long after a purchase, at most once per customer per so many days.
     invite_after_hours = models.PositiveIntegerField(_("invite after (hours)"), default=20)
     invite_every_days = models.PositiveIntegerField(_("at most once per (days)"), default=90)
@@ -101,6 +106,9 @@ class Response(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="survey_responses")
     language = models.CharField(max_length=8, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # Answers given through the open link wait for the contact point's confirmation before they act.
+    awaiting_confirmation = models.BooleanField(_("awaiting confirmation"), default=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

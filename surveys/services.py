@@ -34,6 +34,7 @@ def response_save(
     language: str,
     evidence: Evidence,
     wordings: dict[int, str] | None = None,
+    confirmed: bool = True,
 ) -> Response:
     """Keep the answers given so far; when complete, apply what the bound questions ask for.
 
@@ -53,10 +54,55 @@ def response_save(
         response.language = language
         if complete:
             response.completed_at = timezone.now()
+            response.awaiting_confirmation = not confirmed
         response.save()
-        if complete:
+        if complete and confirmed:
             _apply(response, answers, evidence, wordings)
     return response
+
+
+def response_confirm(*, response_id: int, evidence: Evidence) -> Response | None:
+    """The customer confirmed the contact point of an open-link response: now its answers act."""
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update()
+            .select_related("survey", "customer")
+            .filter(pk=response_id, awaiting_confirmation=True)
+            .first()
+        )
+        if response is None:
+            return None
+        response.awaiting_confirmation, response.confirmed_at = False, timezone.now()
+        response.save(update_fields=["awaiting_confirmation", "confirmed_at", "updated_at"])
+        answers = {a.question: a.value for a in response.answers.select_related("question")}
+        wordings = {q.pk: q.text_in(response.language) for q in answers}
+        _apply(response, answers, evidence, wordings)
+    return response
+
+
+def open_respondent(*, email: str, phone: str, first_name: str, language: str, time_zone: str) -> Customer:
+    """The customer behind an open-link answer: found by e-mail or phone, or created (with no consent)."""
+    from crm.selectors import customer_find
+    from crm.services import customer_create
+
+    found = customer_find(email=email, phone=phone)
+    if found:
+        return found
+    return customer_create(email=email, phone=phone, first_name=first_name, language=language, time_zone=time_zone)
+
+
+def confirmation_request(*, response: Response, confirm_url: str) -> None:
+    """Ask the respondent to confirm (a service message on their e-mail or phone)."""
+    notify(
+        customer=response.customer,
+        topic="service",
+        context={
+            "title": _("Please confirm your answers"),
+            "text": _("Confirm your answers to “%(survey)s”: %(url)s")
+            % {"survey": response.survey.title, "url": confirm_url},
+        },
+        dedupe_key=f"survey-confirm:{response.pk}:{response.updated_at.timestamp()}",
+    )
 
 
 def _apply(response: Response, answers: dict[Question, object], evidence: Evidence, wordings: dict[int, str]) -> None:

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
@@ -5,11 +7,18 @@ from notifications.csrf import csrf_token_required
 from notifications.models import ConsentEvent
 from notifications.preference_centre import Evidence
 from notifications.ratelimit import client_ip, rate_limited
-from notifications.tokens import read_customer_token
+from notifications.rendering import absolute
+from notifications.tokens import make_token, read_customer_token, read_token
 from notifications.views import _invalid, _language, _page, no_referrer
-from surveys.forms import SurveyForm
+from surveys.forms import RespondentForm, SurveyForm
 from surveys.models import Answer, Response, Survey
-from surveys.services import AlreadyAnswered, response_save
+from surveys.services import (
+    AlreadyAnswered,
+    confirmation_request,
+    open_respondent,
+    response_confirm,
+    response_save,
+)
 
 
 @no_referrer
@@ -60,3 +69,85 @@ def survey(request, token: str):
             if valid:
                 return _page(request, "surveys/done.html", context, language)
     return _page(request, "surveys/survey.html", {**context, "form": form}, language)
+
+
+def _open_survey(slug: str):
+    now = timezone.now()
+    found = Survey.objects.filter(slug=slug, is_active=True, open_link=True).first()
+    if found is None or (found.starts_at and found.starts_at > now) or (found.ends_at and found.ends_at < now):
+        return None
+    return found
+
+
+@no_referrer
+@rate_limited("survey-open")
+@csrf_token_required
+@require_http_methods(["GET", "POST"])
+def open_survey(request, slug: str):
+    """A survey anyone may answer; the answers act only after the e-mail or phone is confirmed."""
+    found = _open_survey(slug)
+    if found is None:
+        return _invalid(request)
+    asked = request.GET.get("lang", "")
+    language = asked if asked in LANGUAGES else getattr(request, "LANGUAGE_CODE", "en")
+    language = language if language in LANGUAGES else "en"
+    context = {"survey": found, "title": found.text_in("title", language), "intro": found.text_in("intro", language)}
+    with translation.override(language):
+        respondent = RespondentForm(request.POST or None, prefix="who")
+        form = SurveyForm(request.POST or None, questions=list(found.questions.all()), language=language, customer=None)
+        if request.method == "POST" and respondent.is_valid() and form.is_valid():
+            who = respondent.cleaned_data
+            customer = open_respondent(
+                email=who["email"],
+                phone=who["phone"],
+                first_name=who["first_name"],
+                language=language,
+                time_zone=settings.DEFAULT_CUSTOMER_TIME_ZONE,
+            )
+            evidence = Evidence(
+                client_ip(request) or None, request.headers.get("User-Agent", "")[:400], ConsentEvent.Source.SURVEY
+            )
+            try:
+                response = response_save(
+                    survey=found,
+                    customer=customer,
+                    answers=form.answers(),
+                    complete=True,
+                    language=language,
+                    evidence=evidence,
+                    confirmed=False,
+                )
+            except AlreadyAnswered:
+                response = None
+            if response is not None:
+                token = make_token("survey-confirm", r=response.pk)
+                confirmation_request(response=response, confirm_url=absolute(reverse("survey-confirm", args=[token])))
+            # The same answer whoever the address belongs to: the page reveals nothing about customers.
+            return _page(request, "surveys/check_inbox.html", context, language)
+    return _page(request, "surveys/survey.html", {**context, "form": form, "respondent": respondent}, language)
+
+
+@no_referrer
+@rate_limited("survey-confirm")
+@csrf_token_required
+@require_http_methods(["GET", "POST"])
+def confirm(request, token: str):
+    """GET shows a button (mail scanners prefetch links); only the POST confirms."""
+    data = read_token("survey-confirm", token)
+    response = Response.objects.select_related("survey", "customer").filter(pk=(data or {}).get("r")).first()
+    if response is None:
+        return _invalid(request)
+    language = response.language or "en"
+    context = {"survey": response.survey, "title": response.survey.text_in("title", language)}
+    if request.method == "POST":
+        evidence = Evidence(
+            client_ip(request) or None, request.headers.get("User-Agent", "")[:400], ConsentEvent.Source.SURVEY
+        )
+        response_confirm(response_id=response.pk, evidence=evidence)
+        return _page(request, "surveys/done.html", context, language)
+    if not response.awaiting_confirmation:
+        return _page(request, "surveys/done.html", context, language)
+    return _page(request, "surveys/confirm.html", context, language)
+
+
+LANGUAGES = {code for code, _name in settings.LANGUAGES}

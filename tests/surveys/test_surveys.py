@@ -137,7 +137,8 @@ def test_survey_link_rules(client, preference_survey, estonian):
     url = survey_path(estonian, preference_survey)
     assert client.get(url).status_code == 200
     assert client.get(url[:-4] + "xyz/").status_code == 404
-    assert "Расскажите" in client.get(url, {"lang": "ru"}).content.decode()
+    russian = client.get(url, {"lang": "ru"}).content.decode()
+    assert "Расскажите" in russian and "Отправить ответы" in russian and "вечером (17–21)" in russian
     preference_survey.ends_at = timezone.now() - datetime.timedelta(days=1)
     preference_survey.save()
     assert client.get(url).status_code == 404
