@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Callback, Customer, District, Interaction, Store
+from crm.models import Callback, Customer, District, Interaction, Segment, Store
+from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_search
 
 
@@ -104,3 +106,33 @@ class CallbackAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer", "assigned_to"]
     list_select_related = ["customer", "assigned_to"]
     date_hierarchy = "due_at"
+
+
+class SegmentForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["name", "rules"]
+
+    def clean_rules(self):
+        rules = self.cleaned_data["rules"]
+        validate_rules(rules)
+        return rules
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    """Segments with a live count and a sample, so staff see whom a rule reaches before using it."""
+
+    form = SegmentForm
+    list_display = ["name", "created_at"]
+    readonly_fields = ["size", "sample"]
+
+    @admin.display(description=_("customers now"))
+    def size(self, obj):
+        return segment_customers(obj.rules).count() if obj.pk else "—"
+
+    @admin.display(description=_("a few of them"))
+    def sample(self, obj):
+        if not obj.pk:
+            return "—"
+        return ", ".join(str(c) for c in segment_customers(obj.rules).order_by("pk")[:10]) or "—"

@@ -212,3 +212,27 @@ class Callback(models.Model):
 
     def __str__(self):
         return f"{self.customer} · {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Segment(models.Model):
+    """A named group of customers defined by rules, evaluated to a queryset when used (see crm.segments)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    rules = models.JSONField(
+        _("rules"),
+        default=dict,
+        help_text=_(
+            'All must hold, e.g. {"districts": [3, 4], "languages": ["et"], "badges": ["full"], "tiers": ["gold"], '
+            '"gender": "female", "bought_within_days": 90, "min_purchases_12m": 3, "min_spend_12m": "200", '
+            '"answers": [{"question": 12, "value": "women"}]}'
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,15 +1,23 @@
 import csv
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import Segment
+from crm.segments import segment_customers
 from surveys.models import Question, Response, Survey
 from surveys.selectors import responses_for_export, survey_results
+from surveys.services import survey_invite_many
+
+
+class InviteForm(forms.Form):
+    segment = forms.ModelChoiceField(queryset=Segment.objects.all(), label=_("segment"))
 
 
 class QuestionInline(admin.StackedInline):
@@ -36,12 +44,13 @@ class SurveyAdmin(admin.ModelAdmin):
             reverse("admin:surveys_survey_results", args=[obj.pk]),
             _("results"),
             reverse("admin:surveys_survey_export", args=[obj.pk]),
-        )
+        ) + format_html(' · <a href="{}">{}</a>', reverse("admin:surveys_survey_invite", args=[obj.pk]), _("invite"))
 
     def get_urls(self):
         return [
             path("<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="surveys_survey_results"),
             path("<int:pk>/export.csv", self.admin_site.admin_view(self.export_view), name="surveys_survey_export"),
+            path("<int:pk>/invite/", self.admin_site.admin_view(self.invite_view), name="surveys_survey_invite"),
             *super().get_urls(),
         ]
 
@@ -57,6 +66,22 @@ class SurveyAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/results.html", context)
+
+    def invite_view(self, request, pk):
+        """Invite a segment: one invitation per customer per survey, each a policy-checked notification."""
+        survey = get_object_or_404(Survey, pk=pk)
+        form = InviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            count = survey_invite_many(survey=survey, customers=segment_customers(form.cleaned_data["segment"].rules))
+            messages.success(request, _("%(count)s invitations planned.") % {"count": count})
+            return redirect("admin:surveys_survey_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Invite to %(survey)s") % {"survey": survey},
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/invite.html", context)
 
     def export_view(self, request, pk):
         survey = get_object_or_404(Survey, pk=pk)

@@ -206,3 +206,16 @@ def test_results_nps_and_csv_export(staff_client, customer_factory, feedback_sur
     assert rows[0][-2:] == ["How likely are you to recommend us?", "What could we do better?"]
     assert sorted(r[-2] for r in rows[1:]) == ["10", "3", "8", "9"]
     assert staff_client.get(reverse("admin:surveys_survey_change", args=[feedback_survey.pk])).status_code == 200
+
+
+def test_staff_invite_a_segment_once(staff_client, customer_factory, preference_survey):
+    from crm.models import Segment
+
+    customer_factory.create_batch(3, language="ru")
+    customer_factory(language="et")
+    segment = Segment.objects.create(name="Russian speakers", rules={"languages": ["ru"]})
+    url = reverse("admin:surveys_survey_invite", args=[preference_survey.pk])
+    assert staff_client.post(url, {"segment": segment.pk}).status_code == 302
+    staff_client.post(url, {"segment": segment.pk})  # again: nobody is invited twice
+    assert Invitation.objects.count() == 3
+    assert Notification.objects.filter(topic__code="survey-invitation").count() == 3
