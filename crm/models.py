@@ -202,6 +202,7 @@ class Callback(models.Model):
     subject = models.CharField(_("about"), max_length=200)
     notes = models.TextField(_("what was discussed"), blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -311,3 +311,44 @@ def callback_schedule(*, customer: Customer, due_at, subject: str, notes: str = 
     return Callback.objects.create(
         customer=customer, due_at=due_at, subject=subject[:200], notes=notes, assigned_to=assigned_to
     )
+
+
+def callback_reminders_send(*, now=None) -> int:
+    """Remind staff of the calls due now: once per callback, to the assignee (or all staff)."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mail
+
+    from crm.models import Callback
+
+    now = now or timezone.now()
+    sent = 0
+    staff_emails = list(
+        get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
+    due = Callback.objects.filter(status=Callback.Status.OPEN, due_at__lte=now, reminded_at__isnull=True)
+    for callback in due.select_related("customer", "assigned_to").order_by("due_at")[:500]:
+        with transaction.atomic():
+            claimed = Callback.objects.filter(pk=callback.pk, reminded_at__isnull=True).update(reminded_at=now)
+            if not claimed:
+                continue
+            recipients = (
+                [callback.assigned_to.email] if callback.assigned_to and callback.assigned_to.email else staff_emails
+            )
+            if recipients:
+                send_mail(
+                    subject=_("Call %(customer)s now: %(subject)s")
+                    % {"customer": callback.customer, "subject": callback.subject},
+                    message="\n".join(
+                        [
+                            str(callback.customer),
+                            str(callback.customer.phone or ""),
+                            callback.subject,
+                            "",
+                            callback.notes,
+                        ]
+                    ),
+                    from_email=None,
+                    recipient_list=recipients,
+                )
+            sent += 1
+    return sent

@@ -12,3 +12,10 @@ def heartbeat_task() -> str:
     now = timezone.now().isoformat()
     logger.info("heartbeat %s", now)
     return now
+
+
+@shared_task
+def callback_reminders_task() -> int:
+    from crm.services import callback_reminders_send
+
+    return callback_reminders_send()

@@ -33,3 +33,10 @@ def send_inbound_reply_task(self, inbound_id: int) -> bool:
         if exc.permanent:
             return False
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 4)) from exc
+
+
+@shared_task
+def learn_send_times_task() -> int:
+    from notifications.learning import best_hours_learn
+
+    return best_hours_learn()

@@ -57,3 +57,23 @@ def test_ensure_superuser_is_idempotent(db, monkeypatch, tmp_path, capsys, djang
     user = django_user_model.objects.get(username="boss")
     assert user.is_superuser and user.check_password("correct horse battery")
     assert "password: correct horse battery" in capsys.readouterr().out
+
+
+def test_callback_reminder_goes_to_the_assignee_once(db, customer_factory, django_user_model, mailoutbox):
+    import datetime
+
+    from django.utils import timezone
+
+    from crm.models import Callback
+    from crm.services import callback_reminders_send, callback_schedule
+
+    agent = django_user_model.objects.create_user("agent", email="agent@shop.example", is_staff=True)
+    customer = customer_factory(first_name="Mari")
+    callback_schedule(customer=customer, due_at=timezone.now() - datetime.timedelta(minutes=1), subject="Order delay",
+                      notes="Promised a call about the sofa", assigned_to=agent)
+    callback_schedule(customer=customer, due_at=timezone.now() + datetime.timedelta(days=1), subject="Later")
+    assert callback_reminders_send() == 1
+    assert callback_reminders_send() == 0
+    [email] = mailoutbox
+    assert email.to == ["agent@shop.example"] and "Order delay" in email.subject and "sofa" in email.body
+    assert Callback.objects.filter(reminded_at__isnull=False).count() == 1
