@@ -69,8 +69,13 @@ def test_callback_reminder_goes_to_the_assignee_once(db, customer_factory, djang
 
     agent = django_user_model.objects.create_user("agent", email="agent@shop.example", is_staff=True)
     customer = customer_factory(first_name="Mari")
-    callback_schedule(customer=customer, due_at=timezone.now() - datetime.timedelta(minutes=1), subject="Order delay",
-                      notes="Promised a call about the sofa", assigned_to=agent)
+    callback_schedule(
+        customer=customer,
+        due_at=timezone.now() - datetime.timedelta(minutes=1),
+        subject="Order delay",
+        notes="Promised a call about the sofa",
+        assigned_to=agent,
+    )
     callback_schedule(customer=customer, due_at=timezone.now() + datetime.timedelta(days=1), subject="Later")
     assert callback_reminders_send() == 1
     assert callback_reminders_send() == 0

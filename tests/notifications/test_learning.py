@@ -18,8 +18,11 @@ def opened(customer, *local_times):
 def test_best_hour_is_learned_from_opens_in_the_customers_zone(customer_factory):
     reader, rare = customer_factory(time_zone="Europe/Helsinki"), customer_factory()
     now = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.UTC)
-    opened(reader, *[datetime.datetime(2026, 11, d, 19, 15, tzinfo=HELSINKI) for d in (3, 5, 10, 12)],
-           datetime.datetime(2026, 11, 14, 8, 5, tzinfo=HELSINKI))
+    opened(
+        reader,
+        *[datetime.datetime(2026, 11, d, 19, 15, tzinfo=HELSINKI) for d in (3, 5, 10, 12)],
+        datetime.datetime(2026, 11, 14, 8, 5, tzinfo=HELSINKI),
+    )
     opened(rare, datetime.datetime(2026, 11, 3, 7, 0, tzinfo=datetime.UTC))
     assert best_hours_learn(now=now) == 1
     assert Preference.objects.get(customer=reader).best_hour == 19
