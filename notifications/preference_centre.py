@@ -34,6 +34,10 @@ class Evidence:
     user_agent: str
     source: str
 
+    @classmethod
+    def from_request(cls, request, source: str) -> "Evidence":
+        return cls(request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")[:400], source)
+
 
 def _record(customer, evidence: Evidence, *, channel, action, topic=None, wording="", reason="") -> None:
     consent_record(

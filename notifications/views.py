@@ -72,20 +72,20 @@ def _invalid(request):
     return _page(request, "notifications/public/link_invalid.html", {}, language, status=404)
 
 
-def _evidence(request, source: str) -> Evidence:
-    return Evidence(
-        ip_address=client_ip(request) or None, user_agent=request.headers.get("User-Agent", "")[:400], source=source
-    )
+def token_page(group: str):
+    """Everything a public token page needs: no referrer, a rate limit, the CSRF token, GET/POST only."""
+
+    def decorator(view):
+        return no_referrer(rate_limited(group)(csrf_token_required(require_http_methods(["GET", "POST"])(view))))
+
+    return decorator
 
 
 def _reachable_channels(customer, preference) -> list[str]:
     return [c for c in MARKETING_CHANNELS if contact_point(customer, c, preference)]
 
 
-@no_referrer
-@rate_limited("preferences")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("preferences")
 def preferences(request, token: str):
     resolved = read_customer_token("preferences", token)
     if resolved is None:
@@ -138,7 +138,7 @@ def preferences(request, token: str):
             changes = preferences_save(
                 customer=customer,
                 data=form.cleaned_data,
-                evidence=_evidence(request, ConsentEvent.Source.PREFERENCE_PAGE),
+                evidence=Evidence.from_request(request, ConsentEvent.Source.PREFERENCE_PAGE),
                 wordings=wordings,
             )
             language = form.cleaned_data["language"]
@@ -177,10 +177,7 @@ def _resolve_unsubscribe(token: str):
     return customer, topic, channel, notification
 
 
-@no_referrer
-@rate_limited("unsubscribe")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("unsubscribe")
 def unsubscribe(request, token: str):
     resolved = _resolve_unsubscribe(token)
     if resolved is None:
@@ -205,7 +202,7 @@ def unsubscribe(request, token: str):
                 reason=data["reason"],
                 free_text=data["free_text"],
                 notification=notification,
-                evidence=_evidence(request, ConsentEvent.Source.UNSUBSCRIBE),
+                evidence=Evidence.from_request(request, ConsentEvent.Source.UNSUBSCRIBE),
                 wording=str(chosen),
             )
             return _page(
@@ -255,10 +252,7 @@ def unsubscribe_one_click(request, token: str):
     return HttpResponse(_("You are unsubscribed."), status=200, content_type="text/plain")
 
 
-@no_referrer
-@rate_limited("dispute")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("dispute")
 def dispute(request, token: str):
     resolved = read_customer_token("dispute", token)
     if resolved is None:

@@ -1,15 +1,12 @@
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.views.decorators.http import require_http_methods
 
-from notifications.csrf import csrf_token_required
 from notifications.models import ConsentEvent
 from notifications.preference_centre import Evidence
-from notifications.ratelimit import client_ip, rate_limited
 from notifications.rendering import absolute
 from notifications.tokens import make_token, read_customer_token, read_token
-from notifications.views import _invalid, _language, _page, no_referrer
+from notifications.views import _invalid, _language, _page, token_page
 from surveys.forms import RespondentForm, SurveyForm
 from surveys.models import Answer, Response, Survey
 from surveys.services import (
@@ -21,10 +18,7 @@ from surveys.services import (
 )
 
 
-@no_referrer
-@rate_limited("survey")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("survey")
 def survey(request, token: str):
     resolved = read_customer_token("survey", token)
     if resolved is None:
@@ -49,9 +43,7 @@ def survey(request, token: str):
             request.POST or None, initial=initial, questions=questions, language=language, customer=customer
         )
         if request.method == "POST":
-            evidence = Evidence(
-                client_ip(request) or None, request.headers.get("User-Agent", "")[:400], ConsentEvent.Source.SURVEY
-            )
+            evidence = Evidence.from_request(request, ConsentEvent.Source.SURVEY)
             valid = form.is_valid()
             wordings = {q.pk: q.text_in(language) for q in questions}
             try:
@@ -79,10 +71,7 @@ def _open_survey(slug: str):
     return found
 
 
-@no_referrer
-@rate_limited("survey-open")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("survey-open")
 def open_survey(request, slug: str):
     """A survey anyone may answer; the answers act only after the e-mail or phone is confirmed."""
     found = _open_survey(slug)
@@ -104,9 +93,7 @@ def open_survey(request, slug: str):
                 language=language,
                 time_zone=settings.DEFAULT_CUSTOMER_TIME_ZONE,
             )
-            evidence = Evidence(
-                client_ip(request) or None, request.headers.get("User-Agent", "")[:400], ConsentEvent.Source.SURVEY
-            )
+            evidence = Evidence.from_request(request, ConsentEvent.Source.SURVEY)
             try:
                 response = response_save(
                     survey=found,
@@ -127,10 +114,7 @@ def open_survey(request, slug: str):
     return _page(request, "surveys/survey.html", {**context, "form": form, "respondent": respondent}, language)
 
 
-@no_referrer
-@rate_limited("survey-confirm")
-@csrf_token_required
-@require_http_methods(["GET", "POST"])
+@token_page("survey-confirm")
 def confirm(request, token: str):
     """GET shows a button (mail scanners prefetch links); only the POST confirms."""
     data = read_token("survey-confirm", token)
@@ -140,9 +124,7 @@ def confirm(request, token: str):
     language = response.language or "en"
     context = {"survey": response.survey, "title": response.survey.text_in("title", language)}
     if request.method == "POST":
-        evidence = Evidence(
-            client_ip(request) or None, request.headers.get("User-Agent", "")[:400], ConsentEvent.Source.SURVEY
-        )
+        evidence = Evidence.from_request(request, ConsentEvent.Source.SURVEY)
         response_confirm(response_id=response.pk, evidence=evidence)
         return _page(request, "surveys/done.html", context, language)
     if not response.awaiting_confirmation:
