@@ -98,5 +98,6 @@ def test_demo_activity_produces_bonus_messages_and_letters(db, django_capture_on
         call_command("demo_activity", "--customers", "12")
     assert Notification.objects.filter(topic__code="bonus-credited").count() == 12
     assert Notification.objects.filter(topic__code="thanks").exists()
+    assert Notification.objects.filter(topic__code="service", channel="email").count() == 1
     call_command("demo_activity", "--if-empty")
     assert Notification.objects.filter(topic__code="bonus-credited").count() == 12

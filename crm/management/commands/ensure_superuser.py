@@ -31,4 +31,5 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             self.stdout.write(f"Staff login: user “{username}” exists; its password was changed since it was created.")
             return
-        self.stdout.write(f"Staff login: http://localhost:8000/admin/  user: {username}  password: {password}")
+        port = env("WEB_PORT", default="8000")
+        self.stdout.write(f"Staff login: http://localhost:{port}/admin/  user: {username}  password: {password}")

@@ -48,6 +48,16 @@ class Command(BaseCommand):
                 currency="EUR",
                 occurred_at=now,
             )
+        with_email = next((c for c in people if c.email), None)
+        if with_email:
+            # A service e-mail goes out at once (no quiet hours for e-mail): var/outbox shows it in seconds.
+            with transaction.atomic():
+                notify(
+                    customer=with_email,
+                    topic="service",
+                    context={"title": "Welcome", "text": "Your loyalty card is active."},
+                    dedupe_key=f"demo-welcome:{with_email.pk}",
+                )
         for customer in people[:3]:
             with transaction.atomic():
                 notify(
