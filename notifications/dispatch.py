@@ -59,7 +59,11 @@ def claim_due(*, now: datetime.datetime | None = None, limit: int | None = None)
 
 
 def dispatch_due(*, now: datetime.datetime | None = None, max_batches: int = 50) -> int:
-    """Claim due rows batch by batch and hand each batch of ids to a worker task."""
+    """Claim due rows batch by batch and hand them to workers, one task per channel.
+
+    Splitting by channel keeps a slow provider (an SMS gateway timing out) from holding up the
+    e-mails claimed with it: each channel's task runs on its own worker slot.
+    """
     from notifications.tasks import send_batch_task
 
     claimed = 0
@@ -67,7 +71,11 @@ def dispatch_due(*, now: datetime.datetime | None = None, max_batches: int = 50)
         ids = claim_due(now=now)
         if not ids:
             break
-        send_batch_task.delay(ids)
+        by_channel: dict[str, list[int]] = {}
+        for pk, channel in Notification.objects.filter(pk__in=ids).values_list("pk", "channel").order_by("pk"):
+            by_channel.setdefault(channel, []).append(pk)
+        for channel_ids in by_channel.values():
+            send_batch_task.delay(channel_ids)
         claimed += len(ids)
     return claimed
 

@@ -309,3 +309,21 @@ def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max
     assert set(by_status.values()) == {"scheduled", "suppressed"}  # the rest gave no consent: kept, with the reason
     notify_many(customers=Customer.objects.all(), topic="promotion", context={}, dedupe_prefix="camp-1")
     assert Notification.objects.filter(dedupe_key__startswith="camp-1:").count() == 30
+
+
+def test_dispatcher_hands_each_channel_its_own_task(customer_factory, run_tasks_inline, monkeypatch):
+    """A slow SMS gateway must not hold up e-mails: batches are split by channel."""
+    customers = customer_factory.create_batch(3)
+    rows = [
+        due_notification(c, "service", channel=ch, dedupe_key=f"split-{c.pk}-{ch}")
+        for c in customers
+        for ch in ("email", "sms")
+    ]
+    batches = []
+    real = dispatch.send_batch
+    monkeypatch.setattr(dispatch, "send_batch", lambda ids, **kw: batches.append(sorted(ids)) or real(ids, **kw))
+    assert dispatch.dispatch_due() == len(rows)
+    channels_per_batch = [
+        set(Notification.objects.filter(pk__in=ids).values_list("channel", flat=True)) for ids in batches
+    ]
+    assert sorted(map(sorted, channels_per_batch)) == [["email"], ["sms"]]
