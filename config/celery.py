@@ -1,11 +1,29 @@
 """The Celery app: configured from Django settings (``CELERY_*``), tasks autodiscovered."""
 
+import logging
 import os
 
 from celery import Celery
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def nudge(task, *args) -> bool:
+    """Send ``task`` if the broker answers; otherwise log and carry on (best effort).
+
+    For wake-ups whose work is already durable in the database (outbox rows, stored events):
+    beat's periodic jobs pick the work up anyway, so a broker outage must never fail the request
+    or skip the on-commit hooks after it.
+    """
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # any transport error: the broker is down, full or misconfigured
+        logger.warning("broker unavailable; %s left for beat to pick up", task.name, exc_info=True)
+        return False
+    return True

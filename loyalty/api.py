@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Sum
@@ -20,9 +21,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, WithJsonSchema, model_validator
 
 from crm.models import Customer
 from crm.normalization import normalize_email, normalize_phone
@@ -63,6 +65,18 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 
 class CustomerRef(Schema):
+    """Who bought: at least one of ``external_id``, ``phone`` or ``email``; the first that matches wins."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["external_id"], "properties": {"external_id": {"type": "string", "minLength": 1}}},
+                {"required": ["phone"], "properties": {"phone": {"type": "string", "minLength": 1}}},
+                {"required": ["email"], "properties": {"email": {"type": "string", "minLength": 1}}},
+            ]
+        }
+    )
+
     external_id: str | None = Field(None, max_length=64, description="Loyalty card number")
     phone: str | None = Field(
         None, max_length=40, description="Any common format; local numbers in the store's country"
@@ -82,15 +96,40 @@ class NewCustomer(Schema):
     language: str | None = Field(None, pattern="^(en|et|fi|ru|sv)$")
 
 
+AMOUNT_DESCRIPTION = (
+    "What the customer paid in money, in `currency`, with at most 2 decimals: greater than 0, "
+    "or exactly 0 when the whole sale is paid with points (`redeem_points` > 0)."
+)
+# Pydantic renders a Decimal as "number or any string"; the API's real contract is stated here.
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9_999_999_999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"},
+            ],
+            "description": AMOUNT_DESCRIPTION,
+            "examples": ["25.90"],
+        }
+    ),
+]
+OCCURRED_AT_DESCRIPTION = (
+    "When the sale happened, with a UTC offset; default: now. At most 5 minutes ahead of the server's "
+    "clock and at most LOYALTY_BACKDATE_DAYS (default 30) days back: older sales are entered by staff."
+)
+
+
 class PurchaseIn(Schema):
     customer: CustomerRef
     create_customer: bool = Field(False, description="Create the customer if unknown (needs phone or email)")
     new_customer: NewCustomer | None = None
     receipt_id: str = Field(..., min_length=1, max_length=64)
-    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
-    currency: str = Field(..., pattern="^[A-Z]{3}$")
-    redeem_points: int = Field(0, ge=0, le=10_000_000)
-    occurred_at: AwareDatetime | None = Field(None, description="When the sale happened; default: now")
+    amount: Amount = Field(..., description=AMOUNT_DESCRIPTION)
+    currency: str = Field(..., pattern="^[A-Z]{3}$", description="ISO 4217 code accepted by the programme")
+    redeem_points: int = Field(0, ge=0, le=10_000_000, description="Points spent on this sale")
+    occurred_at: AwareDatetime | None = Field(None, description=OCCURRED_AT_DESCRIPTION)
     cashier_id: str = Field("", max_length=64)
 
 
@@ -161,6 +200,24 @@ def validation_error(request, exc: NinjaValidationError):
     first = errors[0] if errors else {"field": "body", "message": _("invalid request")}
     body = {"error": "invalid", "message": f"{first['field']}: {first['message']}", "field": first["field"]}
     return api.create_response(request, {**body, "errors": errors}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, exc: AuthenticationError):
+    response = api_error(
+        request,
+        ApiError(
+            401, "unauthorized", _("A valid POS API key is required: Authorization: Bearer <key>."), "Authorization"
+        ),
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    """ninja's own errors (e.g. a body that is not JSON) in the one documented shape."""
+    return api_error(request, ApiError(exc.status_code, "invalid" if exc.status_code < 500 else "error", str(exc)))
 
 
 @api.exception_handler(ApiError)
@@ -265,9 +322,26 @@ def _resolve_customer(payload: PurchaseIn, key: PosApiKey) -> tuple[Customer, bo
     return customer, True
 
 
+def _check_occurred_at(occurred_at: datetime.datetime | None) -> None:
+    """A till's clock may drift a little; a sale from 1970 or next year is a broken till, not a sale."""
+    if occurred_at is None:
+        return
+    now = timezone.now()
+    if occurred_at > now + datetime.timedelta(minutes=5):
+        raise ApiError(422, "invalid", _("occurred_at: in the future"), "occurred_at")
+    if occurred_at < now - datetime.timedelta(days=settings.LOYALTY_BACKDATE_DAYS):
+        raise ApiError(
+            422,
+            "invalid",
+            _("occurred_at: more than %(days)s days ago; older sales are entered by staff")
+            % {"days": settings.LOYALTY_BACKDATE_DAYS},
+            "occurred_at",
+        )
+
+
 @api.post(
     "/purchases/",
-    response={201: PurchaseOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: PurchaseOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Record a purchase: accrue points, optionally redeem",
 )
 def post_purchase(request, payload: PurchaseIn, idempotency_key: IdempotencyKey):
@@ -298,14 +372,19 @@ def post_purchase(request, payload: PurchaseIn, idempotency_key: IdempotencyKey)
         ).model_dump(mode="json")
         return 201, body
 
-    if payload.occurred_at and payload.occurred_at > timezone.now() + datetime.timedelta(minutes=5):
-        raise ApiError(422, "invalid", _("occurred_at: in the future"), "occurred_at")
+    if payload.amount == 0 and payload.redeem_points == 0:
+        raise ApiError(422, "invalid", _("amount: must be greater than 0 unless points are redeemed"), "amount")
+    _check_occurred_at(payload.occurred_at)
     return _idempotent(
         request, key=idempotency_key, endpoint="purchases", payload=payload.model_dump(mode="json"), run=run
     )
 
 
-@api.post("/refunds/", response={200: RefundOut, 404: ErrorOut, 422: ErrorOut}, summary="Reverse a whole receipt")
+@api.post(
+    "/refunds/",
+    response={200: RefundOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Reverse a whole receipt",
+)
 def post_refund(request, payload: RefundIn, idempotency_key: IdempotencyKey):
     def run():
         result = services.purchase_reverse(
@@ -328,7 +407,7 @@ def post_refund(request, payload: RefundIn, idempotency_key: IdempotencyKey):
 
 @api.get(
     "/customers/{external_id}/balance/",
-    response={200: BalanceOut, 404: ErrorOut},
+    response={200: BalanceOut, 401: ErrorOut, 404: ErrorOut},
     summary="A customer's balance and next expiry",
 )
 def get_balance(request, external_id: str):

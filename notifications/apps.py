@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from notifications import receivers
+        from notifications import checks, receivers  # noqa: F401 (checks register themselves)
 
         receivers.connect()

@@ -6,6 +6,7 @@ Webhooks only record (fast, once per event) and enqueue; the work happens in Cel
 import hashlib
 import logging
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from config.celery import nudge
 from crm.models import Interaction
 from crm.selectors import customer_find
 from crm.services import interaction_record
@@ -85,7 +87,7 @@ def delivery_event_record(
             },
         )
         if created:
-            transaction.on_commit(lambda: process_delivery_event_task.delay(event.pk))
+            transaction.on_commit(partial(nudge, process_delivery_event_task, event.pk), robust=True)
     return event if created else None
 
 
@@ -212,7 +214,7 @@ def inbound_sms_handle(*, provider: str, message_id: str, sender: str, body: str
         else:
             inbound.reply = _reply_text(action, topic, customer.language if customer else settings.LANGUAGE_CODE)
             inbound.save(update_fields=["reply"])
-            transaction.on_commit(lambda: send_inbound_reply_task.delay(inbound.pk))
+            transaction.on_commit(partial(nudge, send_inbound_reply_task, inbound.pk), robust=True)
     return inbound
 
 
@@ -294,7 +296,7 @@ def telegram_update_handle(update: dict) -> InboundMessage | None:
         inbound.reply = reply
         inbound.save()
         if reply:
-            transaction.on_commit(lambda: send_inbound_reply_task.delay(inbound.pk))
+            transaction.on_commit(partial(nudge, send_inbound_reply_task, inbound.pk), robust=True)
     return inbound
 
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.celery import nudge
 from crm.models import Customer
 from notifications.models import ConsentEvent, Notification, Preference, Topic
 from notifications.policy import ConsentBook, badge_for, plan_channels, suppressed_contacts, window_for
@@ -58,7 +59,7 @@ def schedule_slot(
 def _kick_dispatcher() -> None:
     from notifications.tasks import dispatch_due_task
 
-    dispatch_due_task.delay()
+    nudge(dispatch_due_task)
 
 
 def _outbox_rows(
@@ -107,7 +108,7 @@ def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         if any(row.status == Status.SCHEDULED and row.send_at <= now for row in rows):
-            transaction.on_commit(_kick_dispatcher)
+            transaction.on_commit(_kick_dispatcher, robust=True)
 
 
 def notify(

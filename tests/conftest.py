@@ -1,6 +1,9 @@
+import datetime
+
 import pytest
 
 from config.celery import app
+from tests import clock
 from tests.crm.factories import CustomerFactory, DistrictFactory, StoreFactory
 
 
@@ -38,3 +41,27 @@ def run_tasks_inline():
     yield
     app.conf.task_always_eager = False
     app.conf.task_eager_propagates = False
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--now",
+        default=None,
+        help="Run the whole suite with the clock moved to this ISO-8601 instant (with an offset), ticking on; "
+        "the Celery workers the tests start follow it. Tests that set their own time still win.",
+    )
+
+
+def pytest_configure(config):
+    at = config.getoption("--now")
+    if at:
+        clock.travel(datetime.datetime.fromisoformat(at))
+
+
+def pytest_report_header(config):
+    at = config.getoption("--now")
+    return f"clock moved to {at}" if at else None
+
+
+def pytest_unconfigure(config):
+    clock.stop()

@@ -28,6 +28,7 @@ def test_production_settings_pass_check_deploy():
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="x9!" + "k2#Lq7@Vm" * 6,
         ALLOWED_HOSTS="crm.example.com",
+        PUBLIC_BASE_URL="https://crm.example.com",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -1,9 +1,11 @@
 """Settings shared by every environment. Everything deployment-specific comes from the environment."""
 
+from pathlib import Path
+
 import environ
 from django.utils.translation import gettext_lazy as _
 
-from config.settings.env import BASE_DIR, env
+from config.settings.env import BASE_DIR, VAR_DIR, env
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
@@ -63,11 +65,10 @@ TEMPLATES = [
 # Default: a SQLite file in the project, so `make run` needs no server. Production and the test
 # suite use PostgreSQL through DATABASE_URL.
 DATABASES = {
-    "default": environ.Env.db_url_config(
-        env("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
-    )
+    "default": environ.Env.db_url_config(env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share the file: WAL lets readers run beside the writer, and
     # IMMEDIATE transactions take the write lock up front instead of failing mid-transaction.
     DATABASES["default"]["OPTIONS"] = {
@@ -115,7 +116,7 @@ PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=6
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -128,13 +129,16 @@ BRAND_SMS_SENDER_ID = env("BRAND_SMS_SENDER_ID", default="CornerShop")  # alphan
 BRAND_CONTACT_PHONE = env("BRAND_CONTACT_PHONE", default="+372 600 0000")
 BRAND_CONTACT_EMAIL = env("BRAND_CONTACT_EMAIL", default="support@cornershop.example")
 # Absolute base of links put into messages (unsubscribe, preference centre, surveys).
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+# Locally it follows WEB_PORT, as `make run` does; with DEBUG off it must be https:// (a system check says so).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{env('WEB_PORT', default='8000')}")
+# Where `manage.py ensure_superuser` keeps the generated staff password of a local run.
+ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password"
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Any django-anymail ESP works by setting EMAIL_BACKEND (e.g. anymail.backends.mailgun.EmailBackend)
 # and ANYMAIL; the default writes messages to files that staff can read.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "outbox"))
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "outbox"))
 DEFAULT_FROM_EMAIL = f"{BRAND_NAME} <{BRAND_SENDER_EMAIL}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # ESP settings as JSON; ANYMAIL_WEBHOOK_SECRET ("user:password") guards the tracking webhooks.
@@ -144,14 +148,19 @@ ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")} | env.js
 # Default broker: kombu's filesystem transport, which needs no server. Redis and RabbitMQ URLs
 # (redis://..., amqp://...) work unchanged.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "filesystem://"
-BROKER_DATA_DIR = BASE_DIR / "var" / "broker"
+BROKER_DATA_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DATA_DIR / "queue"),
         "data_folder_out": str(BROKER_DATA_DIR / "queue"),
         "processed_folder": str(BROKER_DATA_DIR / "processed"),
+        "control_folder": str(BROKER_DATA_DIR / "control"),  # kombu's default is ./control in the cwd
         "store_processed": False,
     }
+    # kombu does not create its folders: without them every task sent (e.g. by a sale) fails.
+    # Creating them here means any process (web, worker, beat, a command) works on a fresh clone.
+    for _folder in ("queue", "processed", "control"):
+        (BROKER_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task not acknowledged within this many seconds is redelivered (Redis); it must exceed
     # the longest task, or tasks run twice.
@@ -202,6 +211,8 @@ LOYALTY_POINTS_VALID_MONTHS = env.int("LOYALTY_POINTS_VALID_MONTHS", default=12)
 LOYALTY_GIFT_VALID_DAYS = env.int("LOYALTY_GIFT_VALID_DAYS", default=90)
 LOYALTY_EXPIRY_WARNING_DAYS = env.list("LOYALTY_EXPIRY_WARNING_DAYS", cast=int, default=[30, 7])
 LOYALTY_BIRTHDAY_GIFT_POINTS = env.int("LOYALTY_BIRTHDAY_GIFT_POINTS", default=100)
+# The POS may post a sale late (an offline till catching up), but not older than this; staff enter older ones.
+LOYALTY_BACKDATE_DAYS = env.int("LOYALTY_BACKDATE_DAYS", default=30)
 LOYALTY_TIME_ZONE = env("LOYALTY_TIME_ZONE", default="Europe/Tallinn")  # month ends for expiry
 
 # --- Notifications ---------------------------------------------------------------------------------
@@ -228,7 +239,7 @@ WHATSAPP_TOKEN = env("WHATSAPP_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
 LETTER_FONT_PATH = env("LETTER_FONT_PATH", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
 # SMS_BACKEND=notifications.channels.twilio.TwilioSmsChannel sends through Twilio with these:
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")

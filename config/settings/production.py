@@ -6,6 +6,7 @@ from config.settings.env import env
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # required: no default in production
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL")  # required: the https:// address in every message's links
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

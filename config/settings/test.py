@@ -1,7 +1,20 @@
-"""The test suite: PostgreSQL (the production engine) and a real broker (Redis)."""
+"""The test suite: PostgreSQL (the production engine) and a real broker (Redis).
+
+Every file a test run writes goes to a temporary folder (VAR_DIR), never into the checkout's var/,
+which belongs to `make run`. Processes the tests start (Celery workers, manage.py) inherit it.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+if "VAR_DIR" not in os.environ:
+    os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="crm-tests-")
+    atexit.register(shutil.rmtree, os.environ["VAR_DIR"], True)
 
 from config.settings.base import *  # noqa: F403
-from config.settings.env import BASE_DIR, env
+from config.settings.env import VAR_DIR, env
 
 DATABASES = {
     "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/crm"),
@@ -15,7 +28,7 @@ SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstu
 PUBLIC_BASE_URL = "https://crm.example.com"
 # The Celery-worker tests run a real worker process and read what it sent from files.
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
-EMAIL_FILE_PATH = env("TEST_EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "test-outbox"))
+EMAIL_FILE_PATH = str(VAR_DIR / "test-outbox")
 NOTIFICATION_BACKENDS = {
     "email": env("TEST_EMAIL_CHANNEL", default="notifications.channels.email.EmailChannel"),
     "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
@@ -27,5 +40,5 @@ TELEGRAM_BOT_USERNAME = "CornerShopBot"
 TELEGRAM_WEBHOOK_SECRET = "telegram-webhook-secret"
 WHATSAPP_TOKEN = "wa-token"
 WHATSAPP_PHONE_NUMBER_ID = "1098765"
-SMS_FILE_PATH = env("TEST_SMS_FILE_PATH", default=str(BASE_DIR / "var" / "test-sms"))
+SMS_FILE_PATH = str(VAR_DIR / "test-sms")
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

@@ -134,6 +134,8 @@ def test_unknown_customer_is_404_or_created_on_request(client, pos, db):
         ({"customer": {"email": "nope"}}, "customer.email"),
         ({"occurred_at": "2026-01-01T10:00:00"}, "occurred_at"),
         ({"occurred_at": "2999-01-01T10:00:00Z"}, "occurred_at"),
+        ({"occurred_at": "1970-01-01T00:00:00Z"}, "occurred_at"),
+        ({"amount": "0"}, "amount"),
         ({"create_customer": True, "customer": {"external_id": "ONLY-CARD"}}, "customer"),
     ],
 )
@@ -159,6 +161,7 @@ def test_missing_field_and_malformed_json(client, pos, card_holder):
         headers={**pos["headers"], "Idempotency-Key": "x"},
     )
     assert 400 <= broken.status_code < 500
+    assert set(broken.json()) >= {"error", "message", "field"}
     assert not BonusTransaction.objects.exists()
 
 
@@ -174,6 +177,9 @@ def test_requests_without_a_valid_key_are_401(client, card_holder, auth, store):
         "/api/v1/purchases/", data=json.dumps(purchase_body()), content_type="application/json", headers=headers
     )
     assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    body = response.json()
+    assert (body["error"], body["field"]) == ("unauthorized", "Authorization") and body["message"]
     assert not BonusTransaction.objects.exists()
 
 
@@ -225,3 +231,31 @@ def test_openapi_document_validates_and_docs_are_served(client, db):
         schema["paths"]
     )
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_sale_paid_entirely_with_points_may_have_amount_zero(client, pos, card_holder):
+    post(client, pos, "purchases", purchase_body(amount="100"), key="earn")
+    response = post(client, pos, "purchases", purchase_body(receipt_id="R-2", amount="0", redeem_points=60))
+    assert response.status_code == 201, response.content
+    assert response.json()["balance"] == 40
+
+
+def test_occurred_at_accepts_a_late_till_within_the_window(client, pos, card_holder, time_machine):
+    time_machine.move_to("2026-11-24T12:00:00+00:00", tick=False)
+    yesterday = post(client, pos, "purchases", purchase_body(occurred_at="2026-11-23T18:00:00+02:00"))
+    assert yesterday.status_code == 201, yesterday.content
+    too_old = post(client, pos, "purchases", purchase_body(receipt_id="R-9", occurred_at="2026-10-01T12:00:00Z"))
+    assert too_old.status_code == 422 and too_old.json()["field"] == "occurred_at"
+
+
+def test_openapi_states_every_constraint(client, db):
+    components = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    ref = components["CustomerRef"]
+    assert sorted(option["required"][0] for option in ref["anyOf"]) == ["email", "external_id", "phone"]
+    purchase = components["PurchaseIn"]["properties"]
+    number, text = purchase["amount"]["anyOf"]
+    assert number["minimum"] == 0 and number["multipleOf"] == 0.01
+    assert text["pattern"] and "greater than 0" in purchase["amount"]["description"]
+    assert "days back" in purchase["occurred_at"]["description"]
+    responses = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/purchases/"]["post"]["responses"]
+    assert responses["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")

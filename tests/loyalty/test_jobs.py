@@ -31,8 +31,11 @@ def _lot_expiring_in(customer, store, n_days, now, points="50"):
     return lot
 
 
-def test_expiry_warned_once_per_lot_and_offset(customer, store, events, django_capture_on_commit_callbacks):
+def test_expiry_warned_once_per_lot_and_offset(
+    customer, store, events, django_capture_on_commit_callbacks, time_machine
+):
     now = datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC)
+    time_machine.move_to(now)
     lot = _lot_expiring_in(customer, store, 25, now)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.expiry_warnings_send(now=now) == 1
@@ -47,8 +50,9 @@ def test_expiry_warned_once_per_lot_and_offset(customer, store, events, django_c
     ]
 
 
-def test_lot_first_seen_close_to_expiry_gets_only_the_nearest_warning(customer, store):
+def test_lot_first_seen_close_to_expiry_gets_only_the_nearest_warning(customer, store, time_machine):
     now = datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC)
+    time_machine.move_to(now)
     lot = _lot_expiring_in(customer, store, 5, now)
     services.expiry_warnings_send(now=now)
     services.expiry_warnings_send(now=now + days(1))
@@ -82,15 +86,17 @@ def test_expire_job_emits_one_event_per_account(customer, store, events, django_
         ("America/New_York", datetime.datetime(2026, 5, 15, 4, 30, tzinfo=datetime.UTC), True),
     ],
 )
-def test_birthday_gift_in_the_customers_own_zone(customer_factory, zone, utc_now, expected):
+def test_birthday_gift_in_the_customers_own_zone(customer_factory, zone, utc_now, expected, time_machine):
+    time_machine.move_to(utc_now)
     customer = customer_factory(birth_date=datetime.date(1990, 5, 15), time_zone=zone)
     assert services.birthday_gifts_grant(now=utc_now) == int(expected)
     assert BonusTransaction.objects.filter(account__customer=customer, kind="gift").exists() is expected
 
 
-def test_birthday_gift_once_per_year(customer_factory, events, django_capture_on_commit_callbacks):
-    customer = customer_factory(birth_date=datetime.date(1985, 7, 1), time_zone="Europe/Tallinn")
+def test_birthday_gift_once_per_year(customer_factory, events, django_capture_on_commit_callbacks, time_machine):
     morning = datetime.datetime(2026, 7, 1, 6, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Tallinn"))
+    time_machine.move_to(morning - datetime.timedelta(days=1))
+    customer = customer_factory(birth_date=datetime.date(1985, 7, 1), time_zone="Europe/Tallinn")
     with django_capture_on_commit_callbacks(execute=True):
         for hour in range(0, 12):
             services.birthday_gifts_grant(now=morning + datetime.timedelta(hours=hour))
@@ -100,7 +106,8 @@ def test_birthday_gift_once_per_year(customer_factory, events, django_capture_on
     assert [e.kind for e in events] == ["gifted", "gifted"]
 
 
-def test_leap_day_birthdays_are_celebrated_on_28_february(customer_factory):
+def test_leap_day_birthdays_are_celebrated_on_28_february(customer_factory, time_machine):
+    time_machine.move_to(datetime.datetime(2027, 2, 27, tzinfo=datetime.UTC))
     customer = customer_factory(birth_date=datetime.date(2000, 2, 29), time_zone="Europe/Tallinn")
     services.birthday_gifts_grant(now=datetime.datetime(2027, 2, 28, 10, 0, tzinfo=datetime.UTC))
     assert BonusTransaction.objects.filter(account__customer=customer, kind="gift").count() == 1

@@ -20,7 +20,8 @@ from tests.notifications.factories import due_notification
 from tests.notifications.test_pipeline import send_due
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+# Kept where TEST_ARTIFACTS_DIR points (e.g. a CI artifact folder); by default in the run's temporary VAR_DIR.
+SCREENSHOTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or settings.VAR_DIR / "test-artifacts") / "screenshots"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

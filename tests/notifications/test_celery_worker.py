@@ -15,6 +15,7 @@ from django.db import connection
 from config.celery import app
 from notifications import dispatch
 from notifications.models import Notification
+from tests import clock
 from tests.notifications.factories import due_notification
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -46,13 +47,14 @@ def worker(tmp_path):
             "TEST_EMAIL_CHANNEL": "tests.notifications.backends.SlowFileChannel",
             "SLOW_CHANNEL_FILE": str(sends),
             "SLOW_CHANNEL_SECONDS": str(slow_seconds),
+            **clock.subprocess_env(),
         }
         log = (tmp_path / f"worker-{len(processes)}.log").open("w")
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "celery",
+                "tests.celery_worker",
                 "-A",
                 "config",
                 "worker",

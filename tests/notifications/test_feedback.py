@@ -34,7 +34,9 @@ def feedback_settings(settings):
 
 
 @pytest.fixture
-def sent_email(customer, run_tasks_inline):
+def sent_email(customer, run_tasks_inline, time_machine):
+    # Sent a few minutes before the provider's (fixed) delivery timestamps below.
+    time_machine.move_to(datetime.datetime(2026, 11, 23, 16, 30, tzinfo=datetime.UTC))
     row = due_notification(customer, "service")
     Notification.objects.filter(pk=row.pk).update(
         status="sent", provider_message_id="883953f4-6105-42a2-a16a-77a8eac79483"

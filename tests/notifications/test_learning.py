@@ -15,7 +15,8 @@ def opened(customer, *local_times):
         Notification.objects.filter(pk=row.pk).update(status="delivered", opened_at=at.astimezone(datetime.UTC))
 
 
-def test_best_hour_is_learned_from_opens_in_the_customers_zone(customer_factory):
+def test_best_hour_is_learned_from_opens_in_the_customers_zone(customer_factory, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.UTC))
     reader, rare = customer_factory(time_zone="Europe/Helsinki"), customer_factory()
     now = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.UTC)
     opened(
@@ -30,7 +31,8 @@ def test_best_hour_is_learned_from_opens_in_the_customers_zone(customer_factory)
     assert best_hours_learn(now=now) == 0  # nothing new the second time
 
 
-def test_flexible_messages_go_out_at_the_learned_hour(customer_factory):
+def test_flexible_messages_go_out_at_the_learned_hour(customer_factory, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 11, 23, 7, 0, tzinfo=datetime.UTC))
     customer = customer_factory(time_zone="Europe/Helsinki")
     consent_record(customer=customer, channel="email", action="granted", source="survey")
     Preference.objects.filter(customer=customer).update(best_hour=19)

@@ -109,23 +109,26 @@ def test_consent_withdrawn_after_scheduling_suppresses_at_send_time(customer):
     assert mail.outbox == []
 
 
-def test_quiet_hours_are_never_violated_even_for_immediate_messages(customer_factory, sms_outbox):
+def test_quiet_hours_are_never_violated_even_for_immediate_messages(customer_factory, sms_outbox, time_machine):
     customer = customer_factory(time_zone="Europe/Moscow")
     preference_update(customer=customer, preferred_channels={"service": "sms"})
     three_am = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.UTC)  # 03:00 in Moscow
-    [row] = notify(customer=customer, topic="service", context={"text": "x"}, dedupe_key="q1", now=three_am)
+    time_machine.move_to(three_am, tick=False)
+    [row] = notify(customer=customer, topic="service", context={"text": "x"}, dedupe_key="q1")
     assert row.channel == "sms"
     assert row.send_at.astimezone(customer.zone).time() == datetime.time(8, 0)
-    # A row forced due at night is deferred by the dispatcher, not sent.
-    Notification.objects.filter(pk=row.pk).update(send_at=timezone.now() - datetime.timedelta(minutes=1))
-    local_now = timezone.now().astimezone(customer.zone).time()
-    send_due()
+
+    # A row forced due at night is deferred by the dispatcher to the morning, not sent.
+    Notification.objects.filter(pk=row.pk).update(send_at=three_am - datetime.timedelta(minutes=1))
+    assert send_due() == {"deferred": 1}
     row.refresh_from_db()
-    if datetime.time(8) <= local_now < datetime.time(21):
-        assert row.status == "sent"
-    else:
-        assert row.status == "deferred" and row.reason == "quiet_hours" and sms_outbox == []
-        assert datetime.time(8) <= row.send_at.astimezone(customer.zone).time() < datetime.time(21)
+    assert (row.status, row.reason, sms_outbox) == ("deferred", "quiet_hours", [])
+    assert row.send_at.astimezone(customer.zone) == datetime.datetime(2026, 11, 24, 8, tzinfo=customer.zone)
+
+    # In the morning it goes.
+    time_machine.move_to(row.send_at + datetime.timedelta(seconds=1), tick=False)
+    assert send_due() == {"sent": 1}
+    assert len(sms_outbox) == 1
 
 
 def _always_open(customer):

@@ -1,9 +1,10 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from config.settings.env import BASE_DIR, env
+from config.settings.env import env
 
 
 class Command(BaseCommand):
@@ -15,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         username = env("ADMIN_USERNAME", default="admin")
-        password_file = BASE_DIR / "var" / "admin-password"
+        password_file = settings.ADMIN_PASSWORD_FILE
         User = get_user_model()
         password = env("ADMIN_PASSWORD", default="")
         if not password and password_file.exists():
