@@ -80,7 +80,14 @@ def test_a_broker_outage_never_fails_a_sale(tmp_path):
 
 def test_the_test_run_writes_only_into_a_temporary_folder():
     checkout_var = (BASE_DIR / "var").resolve()
-    for name in ("VAR_DIR", "EMAIL_FILE_PATH", "SMS_FILE_PATH", "ADMIN_PASSWORD_FILE", "BROKER_DATA_DIR", "STATIC_ROOT"):
+    for name in (
+        "VAR_DIR",
+        "EMAIL_FILE_PATH",
+        "SMS_FILE_PATH",
+        "ADMIN_PASSWORD_FILE",
+        "BROKER_DATA_DIR",
+        "STATIC_ROOT",
+    ):
         path = Path(getattr(settings, name)).resolve()
         assert not path.is_relative_to(BASE_DIR), f"{name}={path} is inside the checkout"
     assert Path(settings.VAR_DIR).resolve() != checkout_var
