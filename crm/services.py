@@ -3,7 +3,7 @@
 import csv
 import datetime
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Literal, TextIO
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -62,12 +62,23 @@ class RowError:
     line: int
     reason: str
 
+    def __post_init__(self):
+        # A quoted cell may hold line breaks; a report keeps one line per rejected row.
+        object.__setattr__(self, "reason", " ".join(self.reason.split()))
+
     def __str__(self):
         return _("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 @dataclass
 class ImportReport:
+    """What an import did, or would do on a dry run: every data row counts exactly once.
+
+    ``created`` rows made a new customer, ``updated`` rows changed at least one value,
+    ``unchanged`` rows matched a customer that already had all their values, and
+    ``errors`` holds the rejected rows, in line order.
+    """
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -193,21 +204,30 @@ def _existing_customers(rows: list[dict]) -> list[Customer]:
     return list(found.values())
 
 
+IMPORT_IDENTIFIERS = ("external_id", "email", "phone")
+
+
 def customers_import_csv(*, file: TextIO, region: str | None = None, dry_run: bool = False) -> ImportReport:
     """Import customers from CSV: normalise, report bad rows by line number, never duplicate.
 
-    A row matches an existing customer by external id, e-mail or phone; a match updates the
-    non-blank cells that differ, so importing the same file twice changes nothing the second
-    time. A row whose identifiers point at two different customers is rejected, not merged.
-    Good rows are written in one transaction; bad rows are only reported.
+    A row finds its customer by external id, e-mail or phone and sets its other non-blank
+    cells. Identifiers are filled in when blank but never replaced: a loyalty card or an
+    e-mail pointing at the wrong customer must not silently move to another person, so a row
+    whose identifiers belong to different customers, or differ from ones its customer already
+    has, is rejected. Rows for the same customer in one file are merged; a later row that
+    contradicts an earlier one is rejected, so the result never depends on row order. Nothing
+    of a rejected row is written; the good rows are written in one transaction. Counts compare
+    with what is stored, so re-running a file reports every row unchanged, and a dry run
+    reports exactly what a real run would do.
     """
-    reader = csv.DictReader(file)
-    if reader.fieldnames is None:
+    reader = csv.reader(file)
+    header = next(reader, None)
+    if header is None:
         raise ImportFileError(_("the file is empty"))
-    headers = {(name or "").strip().lower() for name in reader.fieldnames}
-    if not headers & {"email", "phone"}:
+    columns = [name.strip().lower() for name in header]
+    if not set(columns) & {"email", "phone"}:
         raise ImportFileError(_("the file needs an “email” or a “phone” column"))
-    unknown = headers - set(IMPORT_FIELDS)
+    unknown = set(columns) - set(IMPORT_FIELDS)
     if unknown:
         raise ImportFileError(_("unknown columns: %(columns)s") % {"columns": ", ".join(sorted(unknown))})
 
@@ -215,79 +235,158 @@ def customers_import_csv(*, file: TextIO, region: str | None = None, dry_run: bo
     stores = {store.code: store for store in Store.objects.all()}
     report = ImportReport()
     valid: list[tuple[int, dict]] = []
-    for row in reader:
-        line = reader.line_num
-        row = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key}
+    while True:
+        line = reader.line_num + 1  # where the record starts: a quoted cell may span lines
+        record = next(reader, None)
+        if record is None:
+            break
+        if not record:
+            continue  # a blank line
+        row = dict(zip(columns, (value.strip() for value in record), strict=False))
         form = CustomerImportRowForm(row, region=region, districts=districts, stores=stores)
         if form.is_valid():
             valid.append((line, form.customer_fields()))
         else:
             report.errors.append(RowError(line, form.error_text()))
 
-    existing = _existing_customers([fields for _line, fields in valid])
-    by_key: dict[tuple[str, str], Customer] = {}
-
-    def remember(customer: Customer) -> None:
-        for name in ("external_id", "email", "phone"):
-            value = str(getattr(customer, name) or "")
-            if value:
-                by_key[(name, value)] = customer
-
-    for customer in existing:
-        remember(customer)
-
-    to_create: list[Customer] = []
-    to_update: dict[int, Customer] = {}
-    changed_fields: set[str] = set()
-    touched: set[int] = set()
+    plan = _ImportPlan(_existing_customers([fields for _line, fields in valid]))
     for line, fields in valid:
-        matches = {
-            id(match): match
-            for name in ("external_id", "email", "phone")
-            if fields.get(name) and (match := by_key.get((name, str(fields[name])))) is not None
-        }
-        if len(matches) > 1:
-            report.errors.append(
-                RowError(line, _("its external id, e-mail and phone belong to different existing customers"))
-            )
-            continue
-        if not matches:
-            customer = Customer(**fields)
-            to_create.append(customer)
-            remember(customer)
-            continue
-        customer = next(iter(matches.values()))
-        changes = {name: value for name, value in fields.items() if not _same(getattr(customer, name), value)}
-        if customer.pk is None:
-            # A repeat of a row created earlier in this file.
-            for name, value in changes.items():
-                setattr(customer, name, value)
-            remember(customer)
-            continue
-        if changes:
-            for name, value in changes.items():
-                setattr(customer, name, value)
-            to_update[customer.pk] = customer
-            changed_fields.update(changes)
-            remember(customer)
+        outcome = plan.apply(line, fields)
+        if isinstance(outcome, RowError):
+            report.errors.append(outcome)
         else:
-            touched.add(customer.pk)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    report.errors.sort(key=lambda error: error.line)
 
+    to_update = list(plan.to_update.values())
     now = timezone.now()
-    for customer in to_update.values():
+    for customer in to_update:
         customer.updated_at = now  # bulk_update does not apply auto_now
-    report.created = len(to_create)
-    report.updated = len(to_update)
-    report.unchanged = len(touched - set(to_update))
     if dry_run:
         return report
     with transaction.atomic():
-        Customer.objects.bulk_create(to_create, batch_size=IMPORT_BATCH_SIZE)
+        Customer.objects.bulk_create(plan.to_create, batch_size=IMPORT_BATCH_SIZE)
         if to_update:
             Customer.objects.bulk_update(
-                list(to_update.values()), fields=sorted(changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
+                to_update, fields=sorted(plan.changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
             )
     return report
+
+
+class _ImportPlan:
+    """The customers an import creates and changes, built row by row in memory.
+
+    Customers are keyed by ``id()``: the ones a file creates have no primary key yet.
+    """
+
+    def __init__(self, existing: list[Customer]):
+        self.by_identifier: dict[tuple[str, str], Customer] = {}
+        self.stated: dict[int, dict[str, int]] = {}  # customer → field → first line that gave it
+        self.created_on: dict[int, int] = {}
+        self.to_create: list[Customer] = []
+        self.to_update: dict[int, Customer] = {}
+        self.changed_fields: set[str] = set()
+        for customer in existing:
+            self._remember(customer)
+
+    def apply(self, line: int, fields: dict) -> Literal["created", "updated", "unchanged"] | RowError:
+        """Add one validated row; return "created", "updated", "unchanged" or the row's error."""
+        matches: dict[int, tuple[Customer, list[str]]] = {}
+        for name in IMPORT_IDENTIFIERS:
+            customer = self.by_identifier.get((name, str(fields.get(name) or "")))
+            if customer is not None:
+                matches.setdefault(id(customer), (customer, []))[1].append(name)
+        if len(matches) > 1:
+            owners = "; ".join(
+                f"{name}: {self._label(customer)}" for customer, names in matches.values() for name in names
+            )
+            return RowError(
+                line, _("its identifiers belong to different existing customers (%(owners)s)") % {"owners": owners}
+            )
+        if not matches:
+            customer = Customer(**fields)
+            self.to_create.append(customer)
+            self.created_on[id(customer)] = line
+            self.stated[id(customer)] = dict.fromkeys(fields, line)
+            self._remember(customer)
+            return "created"
+
+        [(customer, matched_by)] = matches.values()
+        stated = self.stated.setdefault(id(customer), {})
+        problems = [
+            self._contradiction(name, stated)
+            if name in stated
+            else self._replaced_identifier(name, fields[name], customer, matched_by)
+            for name in IMPORT_IDENTIFIERS
+            if name in fields and str(getattr(customer, name) or "") not in ("", str(fields[name]))
+        ]
+        problems += [
+            self._contradiction(name, stated)
+            for name, value in fields.items()
+            if name not in IMPORT_IDENTIFIERS and name in stated and not _same(getattr(customer, name), value)
+        ]
+        if problems:
+            return RowError(line, "; ".join(problems))
+
+        for name in fields:
+            stated.setdefault(name, line)
+        changes = {name: value for name, value in fields.items() if not _same(getattr(customer, name), value)}
+        if not changes:
+            return "unchanged"
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        self._remember(customer)  # identifiers it has just been given
+        if customer.pk is not None:
+            self.to_update[customer.pk] = customer
+            self.changed_fields.update(changes)
+        return "updated"
+
+    def _remember(self, customer: Customer) -> None:
+        for name in IMPORT_IDENTIFIERS:
+            value = str(getattr(customer, name) or "")
+            if value:
+                self.by_identifier[(name, value)] = customer
+
+    def _label(self, customer: Customer) -> str:
+        """Name a customer in a report without spelling out their contact details."""
+        if customer.pk is None:
+            return _("the new customer from line %(line)s") % {"line": self.created_on[id(customer)]}
+        if customer.external_id:
+            return _("customer %(external_id)s") % {"external_id": customer.external_id}
+        contact = _masked("email", customer.email) if customer.email else _masked("phone", str(customer.phone))
+        return _("customer %(contact)s") % {"contact": contact}
+
+    def _replaced_identifier(self, name: str, value, customer: Customer, matched_by: list[str]) -> str:
+        return _(
+            "%(column)s “%(value)s” differs from the %(column)s of %(customer)s (matched by %(matched_by)s); "
+            "an identifier already set is never replaced"
+        ) % {
+            "column": name,
+            "value": _masked(name, str(value)),
+            "customer": self._label(customer),
+            "matched_by": ", ".join(matched_by),
+        }
+
+    @staticmethod
+    def _contradiction(name: str, stated: dict[str, int]) -> str:
+        return _("%(column)s differs from line %(line)s for the same customer") % {
+            "column": _COLUMN_OF_FIELD.get(name, name),
+            "line": stated[name],
+        }
+
+
+# The CSV columns that the row form renames to Customer fields.
+_COLUMN_OF_FIELD = {"home_district": "district", "home_store": "store"}
+
+
+def _masked(name: str, value: str) -> str:
+    """An e-mail or phone shown in a report keeps only enough to recognise it."""
+    if name == "email":
+        local, _at, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if name == "phone":
+        return value[:4] + "*" * max(len(value) - 6, 3) + value[-2:]
+    return value
 
 
 def _same(current, new) -> bool:

@@ -8,8 +8,9 @@ from crm.services import ImportFileError, customers_import_csv
 class Command(BaseCommand):
     help = (
         "Import customers from a CSV file (UTF-8, header row). Phones become E.164, e-mails lower case; "
-        "rows matching an existing customer by external id, e-mail or phone update it. Bad rows are "
-        "reported by line number and skipped; the exit status is 1 when any row was rejected."
+        "rows matching an existing customer by external id, e-mail or phone update it, filling in blank "
+        "identifiers but never replacing one. Bad and conflicting rows are reported by line number and "
+        "skipped; the exit status is 1 when any row was rejected."
     )
 
     def add_arguments(self, parser):
