@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Callback, Customer, District, Interaction, Segment, Store
@@ -121,7 +122,12 @@ class SegmentForm(forms.ModelForm):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    """Segments with a live count and a sample, so staff see whom a rule reaches before using it."""
+    """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
+
+    A segment whose rules no longer hold (saved before they were checked, written by code, or
+    naming a district or store that has since been renamed or removed) shows what to fix instead
+    of a count, never an error page.
+    """
 
     form = SegmentForm
     list_display = ["name", "created_at"]
@@ -129,10 +135,20 @@ class SegmentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("customers now"))
     def size(self, obj):
-        return segment_customers(obj.rules).count() if obj.pk else "—"
+        if not obj.pk:
+            return "—"
+        try:
+            validate_rules(obj.rules)
+            return segment_customers(obj.rules).count()
+        except ValidationError as error:
+            return _("Rules need fixing: %(problems)s") % {"problems": " ".join(error.messages)}
 
     @admin.display(description=_("a few of them"))
     def sample(self, obj):
         if not obj.pk:
             return "—"
-        return ", ".join(str(c) for c in segment_customers(obj.rules).order_by("pk")[:10]) or "—"
+        try:
+            customers = segment_customers(obj.rules)
+        except ValidationError:
+            return "—"
+        return ", ".join(str(c) for c in customers.order_by("pk")[:10]) or "—"

@@ -223,9 +223,11 @@ class Segment(models.Model):
         _("rules"),
         default=dict,
         help_text=_(
-            'All must hold, e.g. {"districts": [3, 4], "languages": ["et"], "badges": ["full"], "tiers": ["gold"], '
-            '"gender": "female", "bought_within_days": 90, "min_purchases_12m": 3, "min_spend_12m": "200", '
-            '"answers": [{"question": 12, "value": "women"}]}'
+            'All must hold, e.g. {"districts": ["Kalamaja, Tallinn", 4], "languages": ["et"], "badges": ["full"], '
+            '"tiers": ["gold"], "gender": "female", "bought_within_days": 90, "min_purchases_12m": 3, '
+            '"min_spend_12m": "200", "store": {"code": "TLN-01", "mode": "most_purchases"}, '
+            '"answers": [{"question": 12, "value": "women"}]}. Districts by id, name or "name, city"; '
+            'store mode "most_purchases" (last 12 months) or "last_purchase".'
         ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

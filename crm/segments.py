@@ -1,45 +1,355 @@
 """Segments: rules → a customer queryset, set-based (one SQL query, however large the segment).
 
+Rules (all that are given must hold)::
+
+    districts           lives there (home district) or chose it for local news; each value an id,
+                        a name ("Kalamaja") or "name, city" ("Kalamaja, Tallinn"), any letter case
+    languages           customer's language codes, e.g. ["et", "ru"]
+    badges              consent badges, e.g. ["full", "email_only"]
+    tiers               loyalty tier codes, e.g. ["gold"]
+    gender              "female", "male" or "other"
+    bought_within_days  at least one purchase in the last N days
+    min_purchases_12m   at least N purchases in the last 12 months
+    min_spend_12m       at least this much spent in the last 12 months (base currency, net of refunds)
+    store               customers of a store: its code (or id), or {"code": "TLN-01", "mode": ...}
+                        with mode "most_purchases" (default) or "last_purchase"; see _store_rule
+    answers             [{"question": <id>, "value": ...}]: answered so in a completed survey response
+
+A purchase is an accrual in the ledger that has not been refunded; "now" is the evaluation time
+(``now=``), so later ledger lines never count. Every rule is its own condition on the customer
+row: the purchase rules are correlated subqueries (EXISTS, or one aggregate per customer), never
+joins of the ledger into the outer query. Joining the ledger once and aggregating over the join
+lets one rule change another: a recency filter leaves only the recent rows for the purchase count
+to see, and a join to several matching districts counts every purchase once per district.
+
+Two levels of checking: ``segment_customers`` checks the shape of the rules (no queries, so a
+segment stays one query); ``validate_rules`` also checks that every district, store, tier and
+question named exists, and is what forms call before saving or using a segment.
+
 Rules reach loyalty, notification and survey data through the related names those apps put on
-Customer, so crm imports none of them (the arrows keep pointing into crm).
+Customer (and the app registry for survey answers), so crm imports none of them: the arrows keep
+pointing into crm.
 """
 
 import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Customer
+from crm.models import Customer, District, Language, Store
 
 KNOWN = {
     "districts", "languages", "badges", "tiers", "gender", "bought_within_days", "min_purchases_12m",
-    "min_spend_12m", "answers",
+    "min_spend_12m", "store", "answers",
 }  # fmt: skip
 
+MOST_PURCHASES, LAST_PURCHASE = "most_purchases", "last_purchase"
+STORE_MODES = (MOST_PURCHASES, LAST_PURCHASE)
 
-def validate_rules(rules: dict) -> None:
+# Ledger kinds, spelled out because crm does not import loyalty.
+ACCRUAL, REVERSAL = "accrual", "reversal"
+LEDGER = "bonus_account__transactions"
+YEAR = datetime.timedelta(days=365)
+
+
+def _related(path: str) -> tuple[type[Model], str]:
+    """The model at the end of a related-name path from Customer, and the lookup from it back to the customer."""
+    model, back = Customer, []
+    for name in path.split("__"):
+        relation = model._meta.get_field(name)
+        model = relation.related_model
+        back.insert(0, relation.field.name)
+    return model, "__".join(back)
+
+
+def _badge_choices() -> list[str]:
+    preference = Customer._meta.get_field("preference").related_model
+    return [value for value, _label in preference._meta.get_field("badge").choices]
+
+
+# Shape: what each value must look like, checked without touching the database.
+
+
+def _whole_number(value) -> int | None:
+    """A whole number ≥ 1 given as a JSON number or a string of digits; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if number >= 1 else None
+
+
+def _amount(value) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def _identifier(value) -> bool:
+    """An id (JSON number or digits) or a non-empty name or code."""
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value > 0) or (isinstance(value, str) and bool(value.strip()))
+
+
+def _store_parts(value) -> tuple[object, object]:
+    """(code or id, mode) of a store rule as written; a bare code means the default mode."""
+    if isinstance(value, dict):
+        return value.get("code"), value.get("mode", MOST_PURCHASES)
+    return value, MOST_PURCHASES
+
+
+def _shape_errors(rules) -> list[str]:
     if not isinstance(rules, dict):
-        raise ValidationError(_("Rules must be an object."))
+        return [_('Rules must be an object, e.g. {"languages": ["et"]}.')]
     unknown = set(rules) - KNOWN
     if unknown:
-        raise ValidationError(_("Unknown rules: %(rules)s") % {"rules": ", ".join(sorted(unknown))})
-    for answer in rules.get("answers", []):
-        if not isinstance(answer, dict) or "question" not in answer or "value" not in answer:
-            raise ValidationError(_('Each answer rule needs "question" and "value".'))
+        return [_("Unknown rules: %(rules)s") % {"rules": ", ".join(sorted(unknown))}]
+    errors = []
+
+    def one_of(rule: str, allowed: list[str]) -> None:
+        values = rules.get(rule)
+        if values in (None, []):
+            return
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            errors.append(
+                _("“%(rule)s” must be a list of texts, e.g. %(example)s.")
+                % {"rule": rule, "example": f'["{allowed[0]}"]'}
+            )
+            return
+        wrong = [v for v in values if v not in allowed]
+        if wrong:
+            errors.append(
+                _("Unknown %(rule)s: %(values)s (choose from %(choices)s).")
+                % {"rule": rule, "values": ", ".join(wrong), "choices": ", ".join(allowed)}
+            )
+
+    one_of("languages", list(Language.values))
+    one_of("badges", _badge_choices())
+    tiers = rules.get("tiers")
+    if tiers not in (None, []) and (
+        not isinstance(tiers, list) or not all(isinstance(t, str) and t.strip() for t in tiers)
+    ):
+        errors.append(_('“tiers” must be a list of tier codes, e.g. ["gold"].'))
+    districts = rules.get("districts")
+    if districts not in (None, []) and (not isinstance(districts, list) or not all(_identifier(d) for d in districts)):
+        errors.append(_('“districts” must be a list of district ids or names, e.g. ["Kalamaja", 12].'))
+    gender = rules.get("gender")
+    genders = [value for value in Customer.Gender.values if value]
+    if gender not in (None, "") and gender not in genders:
+        errors.append(_("“gender” must be one of %(choices)s.") % {"choices": ", ".join(genders)})
+    for rule in ("bought_within_days", "min_purchases_12m"):
+        if rules.get(rule) is not None and _whole_number(rules[rule]) is None:
+            errors.append(_("“%(rule)s” must be a whole number of at least 1.") % {"rule": rule})
+    if rules.get("min_spend_12m") is not None and _amount(rules["min_spend_12m"]) is None:
+        errors.append(_('“min_spend_12m” must be an amount of at least 0, e.g. "200".'))
+    if rules.get("store") is not None:
+        value = rules["store"]
+        code, mode = _store_parts(value)
+        if isinstance(value, dict) and set(value) - {"code", "mode"}:
+            errors.append(_("A store rule takes only “code” and “mode”."))
+        elif not _identifier(code):
+            errors.append(
+                _('“store” needs a store code, e.g. "TLN-01" or {"code": "TLN-01", "mode": "last_purchase"}.')
+            )
+        elif mode not in STORE_MODES:
+            errors.append(
+                _("Unknown store mode “%(mode)s” (choose from %(modes)s).")
+                % {"mode": mode, "modes": ", ".join(STORE_MODES)}
+            )
+    answers = rules.get("answers")
+    if answers is not None and (
+        not isinstance(answers, list)
+        or not all(
+            isinstance(a, dict)
+            and set(a) == {"question", "value"}
+            and _whole_number(a["question"]) is not None
+            and isinstance(a["value"], str | int | float | bool)
+            for a in answers
+        )
+    ):
+        errors.append(
+            _('Each answer rule needs "question" (its id) and "value", e.g. [{"question": 12, "value": "women"}].')
+        )
+    return errors
+
+
+def _check_shape(rules) -> None:
+    errors = _shape_errors(rules)
+    if errors:
+        raise ValidationError(errors)
+
+
+# References: the districts, stores, tiers and questions named must exist.
+
+
+def _district_condition(value) -> Q:
+    """Which districts a written value means: an id, a name, or "name, city" (letter case ignored)."""
+    if isinstance(value, int) or value.strip().isdigit():
+        return Q(pk=int(value))
+    name, _comma, city = (part.strip() for part in value.partition(","))
+    return Q(name__iexact=name, city__iexact=city) if city else Q(name__iexact=name)
+
+
+def _districts_meant(districts: list[District], value) -> list[District]:
+    """The districts among ``districts`` that a written value means (the same test as _district_condition)."""
+    if isinstance(value, int) or value.strip().isdigit():
+        return [d for d in districts if d.pk == int(value)]
+    name, _comma, city = (part.strip().casefold() for part in value.partition(","))
+    return [d for d in districts if d.name.casefold() == name and (not city or d.city.casefold() == city)]
+
+
+def _districts_matching(values: list) -> QuerySet[District]:
+    condition = Q(pk__in=[])
+    for value in values:
+        condition |= _district_condition(value)
+    return District.objects.filter(condition)
+
+
+def _stores_matching(code) -> QuerySet[Store]:
+    if isinstance(code, int) or code.strip().isdigit():
+        return Store.objects.filter(Q(pk=int(code)) | Q(code__iexact=str(code).strip()))
+    return Store.objects.filter(code__iexact=code.strip())
+
+
+def _reference_errors(rules: dict) -> list[str]:
+    errors = []
+    districts = rules.get("districts") or []
+    if districts:
+        found = list(_districts_matching(districts))
+        for value in districts:
+            matches = _districts_meant(found, value)
+            if not matches:
+                errors.append(
+                    _("Unknown district “%(value)s”: write its id, its name or “name, city”.") % {"value": value}
+                )
+            elif len(matches) > 1:
+                errors.append(
+                    _("District “%(value)s” is ambiguous (%(choices)s): write “name, city” or the id.")
+                    % {"value": value, "choices": "; ".join(str(d) for d in matches)}
+                )
+    tiers = rules.get("tiers") or []
+    if tiers:
+        tier_model = Customer._meta.get_field("bonus_account").related_model._meta.get_field("tier").related_model
+        missing = set(tiers) - set(tier_model.objects.filter(code__in=tiers).values_list("code", flat=True))
+        if missing:
+            errors.append(_("Unknown tiers: %(codes)s.") % {"codes": ", ".join(sorted(map(str, missing)))})
+    if rules.get("store") is not None:
+        code, _mode = _store_parts(rules["store"])
+        stores = list(_stores_matching(code)[:2])
+        if not stores:
+            errors.append(_("Unknown store “%(code)s”.") % {"code": code})
+        elif len(stores) > 1:
+            errors.append(
+                _("Store “%(code)s” is ambiguous (%(choices)s): write its code.")
+                % {"code": code, "choices": "; ".join(map(str, stores))}
+            )
+    answers = rules.get("answers") or []
+    if answers:
+        wanted = {_whole_number(a["question"]) for a in answers}
+        known = set(apps.get_model("surveys", "Question").objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        if wanted - known:
+            errors.append(
+                _("Unknown survey questions: %(ids)s.") % {"ids": ", ".join(map(str, sorted(wanted - known)))}
+            )
+    return errors
+
+
+def validate_rules(rules) -> None:
+    """Refuse rules that cannot be evaluated or that name a district, store, tier or question that does not exist.
+
+    Raises ValidationError with every problem found, worded for the staff member who wrote the
+    rules; a district name that fits districts in several cities is refused as ambiguous.
+    """
+    _check_shape(rules)
+    errors = _reference_errors(rules)
+    if errors:
+        raise ValidationError(errors)
+
+
+# Evaluation.
+
+
+def _purchases(*, until: datetime.datetime) -> QuerySet:
+    """The outer customer's purchases up to ``until``: accruals that no reversal undid."""
+    ledger, to_customer = _related(LEDGER)
+    refunded = ledger.objects.filter(kind=REVERSAL, reverses=OuterRef("pk"))
+    return ledger.objects.filter(**{to_customer: OuterRef("pk")}, kind=ACCRUAL, occurred_at__lte=until).exclude(
+        Exists(refunded)
+    )
+
+
+def _per_customer(lines: QuerySet, aggregate, *, zero=0) -> Coalesce:
+    """One aggregate of the outer customer's ledger lines as a scalar subquery (``zero`` when there are none)."""
+    _ledger, to_customer = _related(LEDGER)
+    grouped = lines.order_by().values(to_customer).annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(grouped), Value(zero))
+
+
+def _store_rule(customers: QuerySet[Customer], value, *, now: datetime.datetime) -> QuerySet[Customer]:
+    """Customers of a store, by where they buy most or where they bought last.
+
+    ``most_purchases``: at least one purchase at the store in the last 12 months and no other
+    store with more in that time. ``last_purchase``: the latest purchase (at any time up to now)
+    was at the store. Ties count for every store tied: a customer with as many purchases at two
+    stores, or two purchases at the same moment in two stores, is a customer of both, because
+    either store may fairly speak to them. Purchases with no store compete with none.
+    """
+    code, mode = _store_parts(value)
+    stores = _stores_matching(code).values("pk")
+    purchases = _purchases(until=now)
+    at_store = purchases.filter(store__in=stores)
+    if mode == LAST_PURCHASE:
+        latest = Subquery(purchases.order_by("-occurred_at").values("occurred_at")[:1])
+        return customers.alias(last_purchase_at=latest).filter(
+            Exists(at_store.filter(occurred_at=OuterRef("last_purchase_at")))
+        )
+    _ledger, to_customer = _related(LEDGER)
+    year = purchases.filter(occurred_at__gte=now - YEAR)
+    elsewhere = (
+        year.exclude(store__in=stores)
+        .filter(store__isnull=False)
+        .order_by()
+        .values(to_customer, "store")
+        .annotate(value=Count("pk"))
+        .order_by("-value")
+        .values("value")[:1]
+    )
+    return customers.alias(
+        purchases_at_store=_per_customer(year.filter(store__in=stores), Count("pk")),
+        most_elsewhere=Coalesce(Subquery(elsewhere), 0),
+    ).filter(purchases_at_store__gt=0, purchases_at_store__gte=F("most_elsewhere"))
 
 
 def segment_customers(rules: dict, *, now: datetime.datetime | None = None) -> QuerySet[Customer]:
-    validate_rules(rules)
+    """The active customers the rules select, as one query (see the module docstring for the rules).
+
+    Raises ValidationError for rules of the wrong shape; a district, store, tier or question that
+    does not exist (any more) simply matches nobody, so a stored segment never breaks a page.
+    """
+    _check_shape(rules)
     now = now or timezone.now()
-    year_ago = now - datetime.timedelta(days=365)
     customers = Customer.objects.filter(is_active=True)
     if rules.get("districts"):
-        customers = customers.filter(
-            Q(home_district_id__in=rules["districts"]) | Q(preference__districts__in=rules["districts"])
-        )
+        chosen = _districts_matching(rules["districts"]).values("pk")
+        # A semi-join, not a join: a customer who chose several of the districts stays one row.
+        for_news = Customer.objects.filter(preference__districts__in=chosen).values("pk")
+        customers = customers.filter(Q(home_district__in=chosen) | Q(pk__in=for_news))
     if rules.get("languages"):
         customers = customers.filter(language__in=rules["languages"])
     if rules.get("badges"):
@@ -48,30 +358,37 @@ def segment_customers(rules: dict, *, now: datetime.datetime | None = None) -> Q
         customers = customers.filter(bonus_account__tier__code__in=rules["tiers"])
     if rules.get("gender"):
         customers = customers.filter(gender=rules["gender"])
+    purchases = _purchases(until=now)
     if rules.get("bought_within_days"):
-        since = now - datetime.timedelta(days=int(rules["bought_within_days"]))
-        customers = customers.filter(
-            bonus_account__transactions__kind="accrual", bonus_account__transactions__occurred_at__gte=since
+        since = now - datetime.timedelta(days=_whole_number(rules["bought_within_days"]))
+        customers = customers.filter(Exists(purchases.filter(occurred_at__gte=since)))
+    if rules.get("min_purchases_12m"):
+        count = _per_customer(purchases.filter(occurred_at__gte=now - YEAR), Count("pk"))
+        customers = customers.alias(purchases_12m=count).filter(
+            purchases_12m__gte=_whole_number(rules["min_purchases_12m"])
         )
-    if rules.get("min_purchases_12m") or rules.get("min_spend_12m"):
-        last_year = Q(
-            bonus_account__transactions__kind="accrual", bonus_account__transactions__occurred_at__gte=year_ago
+    if rules.get("min_spend_12m") is not None:
+        # Net of refunds, as tier spend is: a refund is a reversal with the negative amount.
+        ledger, to_customer = _related(LEDGER)
+        lines = ledger.objects.filter(
+            **{to_customer: OuterRef("pk")},
+            kind__in=[ACCRUAL, REVERSAL],
+            occurred_at__gte=now - YEAR,
+            occurred_at__lte=now,
         )
-        customers = customers.annotate(
-            purchases_12m=Count("bonus_account__transactions", filter=last_year),
-            spend_12m=Sum("bonus_account__transactions__base_amount", filter=last_year),
+        customers = customers.alias(spend_12m=_per_customer(lines, Sum("base_amount"), zero=Decimal(0))).filter(
+            spend_12m__gte=_amount(rules["min_spend_12m"])
         )
-        if rules.get("min_purchases_12m"):
-            customers = customers.filter(purchases_12m__gte=int(rules["min_purchases_12m"]))
-        if rules.get("min_spend_12m"):
-            customers = customers.filter(spend_12m__gte=Decimal(str(rules["min_spend_12m"])))
-    for answer in rules.get("answers", []):
-        from django.apps import apps
-
-        answer_model = apps.get_model("surveys", "Answer")
+    if rules.get("store") is not None:
+        customers = _store_rule(customers, rules["store"], now=now)
+    answer_model = apps.get_model("surveys", "Answer")
+    for answer in rules.get("answers") or []:
         value = answer["value"]
         matches = answer_model.objects.filter(
-            response__customer=OuterRef("pk"), response__completed_at__isnull=False, question_id=answer["question"]
+            response__customer=OuterRef("pk"),
+            response__completed_at__isnull=False,
+            question_id=_whole_number(answer["question"]),
         ).filter(Q(value=value) | Q(value__contains=[value]))
         customers = customers.filter(Exists(matches))
-    return customers.distinct()
+    # Every rule above is a condition on the customer row (no multi-valued join): no DISTINCT needed.
+    return customers

@@ -95,3 +95,205 @@ def test_segment_admin_shows_size_and_sample(staff_client, survey_with_answers):
     )
     response = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk]))
     assert response.status_code == 200 and str(survey_with_answers[2]) in response.content.decode()
+
+
+NOW = datetime.datetime(2025, 3, 12, 10, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return NOW
+
+
+def test_recency_does_not_narrow_frequency_or_value(clock, customer_factory, store_factory):
+    """Each rule looks at the ledger on its own: "bought lately" must not hide the older purchases."""
+    store = store_factory()
+    loyal, lapsed, occasional = customer_factory.create_batch(3)
+    for ago, amount in ((200, "150"), (100, "40"), (10, "20")):
+        purchase(loyal, store=store, amount=amount, occurred_at=clock - days(ago))
+    for ago in (200, 100, 50):
+        purchase(lapsed, store=store, amount="100", occurred_at=clock - days(ago))
+    purchase(occasional, store=store, amount="500", occurred_at=clock - days(5))
+    recent = {"bought_within_days": 30}
+    assert set(segment_customers({**recent, "min_purchases_12m": 3}, now=clock)) == {loyal}
+    assert set(segment_customers({**recent, "min_spend_12m": "200"}, now=clock)) == {loyal, occasional}
+    assert set(segment_customers({**recent, "min_spend_12m": "211"}, now=clock)) == {occasional}
+    assert set(segment_customers({**recent, "min_purchases_12m": 2, "min_spend_12m": "200"}, now=clock)) == {loyal}
+
+
+def test_several_matching_districts_do_not_multiply_purchases(clock, customer_factory, district_factory, store_factory):
+    kalamaja, pelgulinn = district_factory(name="Kalamaja"), district_factory(name="Pelgulinn")
+    customer = customer_factory()
+    preference_update(customer=customer)
+    customer.preference.districts.add(kalamaja, pelgulinn)
+    for ago in (20, 10):
+        purchase(customer, store=store_factory(), amount="60", occurred_at=clock - days(ago))
+    districts = {"districts": [kalamaja.pk, pelgulinn.pk]}
+    assert list(segment_customers({**districts, "min_purchases_12m": 2}, now=clock)) == [customer]
+    assert list(segment_customers({**districts, "min_purchases_12m": 3}, now=clock)) == []
+    assert list(segment_customers({**districts, "min_spend_12m": "120"}, now=clock)) == [customer]
+    assert list(segment_customers({**districts, "min_spend_12m": "121"}, now=clock)) == []
+
+
+def test_a_refunded_purchase_is_neither_a_purchase_nor_spend(clock, customer_factory, store_factory):
+    from loyalty.services import purchase_reverse
+
+    store = store_factory()
+    customer = customer_factory()
+    purchase(customer, store=store, amount="50", occurred_at=clock - days(30))
+    refunded = purchase(customer, store=store, amount="250", occurred_at=clock - days(20), receipt_id="R-REFUND")
+    purchase_reverse(store=store, receipt_id="R-REFUND")
+    assert refunded.points_earned
+    assert list(segment_customers({"min_spend_12m": "50"}, now=clock)) == [customer]
+    assert list(segment_customers({"min_spend_12m": "200"}, now=clock)) == []
+    assert list(segment_customers({"min_purchases_12m": 2}, now=clock)) == []
+    assert list(segment_customers({"bought_within_days": 25}, now=clock)) == []
+
+
+@pytest.fixture
+def kalamaja_people(customer_factory, district_factory):
+    kalamaja = district_factory(name="Kalamaja", city="Tallinn")
+    lives, works, _elsewhere = customer_factory.create_batch(3)
+    lives.home_district = kalamaja
+    lives.save()
+    preference_update(customer=works)
+    works.preference.districts.add(kalamaja)
+    return kalamaja, {lives, works}
+
+
+@pytest.mark.parametrize("written", ["Kalamaja", "kalamaja", " Kalamaja, Tallinn ", "id"])
+def test_districts_by_name_or_id_save_and_count_in_the_admin(staff_client, kalamaja_people, written):
+    import json
+
+    kalamaja, people = kalamaja_people
+    value = kalamaja.pk if written == "id" else written
+    rules = json.dumps({"districts": [value]})
+    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "Kalamaja", "rules": rules})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    segment = Segment.objects.get()
+    assert set(segment_customers(segment.rules)) == people
+    page = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk])).content.decode()
+    assert '<div class="readonly">2</div>' in page
+
+
+def test_an_unknown_or_ambiguous_district_is_refused_in_the_form(staff_client, kalamaja_people, district_factory):
+    district_factory(name="Kesklinn", city="Tallinn")
+    district_factory(name="Kesklinn", city="Tartu")
+    add = reverse("admin:crm_segment_add")
+    response = staff_client.post(add, {"name": "x", "rules": '{"districts": ["Atlantis"]}'})
+    assert response.status_code == 200 and "Atlantis" in str(response.context["adminform"].form.errors)
+    response = staff_client.post(add, {"name": "x", "rules": '{"districts": ["Kesklinn"]}'})
+    errors = str(response.context["adminform"].form.errors)
+    assert response.status_code == 200 and "Kesklinn, Tallinn" in errors and "Kesklinn, Tartu" in errors
+    assert not Segment.objects.exists()
+    response = staff_client.post(add, {"name": "x", "rules": '{"districts": ["Kesklinn, Tartu"]}'})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        '{"districts": "Kalamaja"}',
+        '{"districts": [999999]}',
+        '{"districts": [{"id": 1}]}',
+        '{"languages": "et"}',
+        '{"languages": ["klingon"]}',
+        '{"badges": ["vip"]}',
+        '{"tiers": ["platinum"]}',
+        '{"gender": "robot"}',
+        '{"bought_within_days": "soon"}',
+        '{"bought_within_days": -5}',
+        '{"min_purchases_12m": 2.5}',
+        '{"min_spend_12m": "lots"}',
+        '{"min_spend_12m": "NaN"}',
+        '{"answers": 5}',
+        '{"answers": [{"question": "twelve", "value": "x"}]}',
+        '{"answers": [{"question": 999999, "value": "x"}]}',
+        '{"store": "NOPE-1"}',
+        '{"store": {"code": "NOPE-1"}}',
+        '{"store": {"mode": "most_purchases"}}',
+        '["districts"]',
+    ],
+)
+def test_invalid_rule_values_are_form_errors_not_server_errors(staff_client, store_factory, rules):
+    store_factory(code="TLN-01")
+    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "x", "rules": rules})
+    assert response.status_code == 200 and response.context["adminform"].form.errors["rules"]
+    assert not Segment.objects.exists()
+
+
+def test_a_store_mode_must_be_known(staff_client, store_factory):
+    store_factory(code="TLN-01")
+    rules = '{"store": {"code": "TLN-01", "mode": "sometimes"}}'
+    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "x", "rules": rules})
+    assert response.status_code == 200 and "sometimes" in str(response.context["adminform"].form.errors)
+
+
+@pytest.mark.parametrize(
+    "rules", [{"bought_within_days": "soon"}, {"shoe_size": 42}, {"answers": 5}, {"districts": ["Atlantis"]}]
+)
+def test_a_segment_saved_with_bad_rules_shows_the_problem_not_an_error_page(staff_client, rules):
+    segment = Segment.objects.create(name="Broken", rules=rules)
+    response = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk]))
+    assert response.status_code == 200 and "Rules need fixing" in response.content.decode()
+
+
+@pytest.fixture
+def two_stores(store_factory):
+    return store_factory(code="TLN-01"), store_factory(code="TRT-01")
+
+
+def test_customers_of_a_store_by_most_purchases_in_12_months(clock, customer_factory, two_stores):
+    tallinn, tartu = two_stores
+    mostly_tallinn, torn, mostly_tartu, long_ago_tallinn, _never = customer_factory.create_batch(5)
+    visits = {
+        mostly_tallinn: [(tallinn, 40), (tallinn, 30), (tartu, 20), (tallinn, 300)],
+        torn: [(tallinn, 40), (tallinn, 30), (tartu, 20), (tartu, 10)],
+        mostly_tartu: [(tallinn, 5), (tartu, 30), (tartu, 20)],
+        long_ago_tallinn: [(tallinn, 400), (tallinn, 380), (tallinn, 370), (tartu, 100)],
+    }
+    for customer, bought in visits.items():
+        for store, ago in bought:
+            purchase(customer, store=store, amount="10", occurred_at=clock - days(ago))
+    assert set(segment_customers({"store": "TLN-01"}, now=clock)) == {mostly_tallinn, torn}
+    most = {"code": "trt-01", "mode": "most_purchases"}
+    assert set(segment_customers({"store": most}, now=clock)) == {torn, mostly_tartu, long_ago_tallinn}
+
+
+def test_customers_of_a_store_by_last_purchase(clock, customer_factory, two_stores):
+    tallinn, tartu = two_stores
+    back_in_tallinn, moved_to_tartu, both_at_once, _never = customer_factory.create_batch(4)
+    for customer, bought in {
+        back_in_tallinn: [(tartu, 90), (tartu, 60), (tallinn, 400), (tallinn, 3)],
+        moved_to_tartu: [(tallinn, 90), (tallinn, 60), (tartu, 30)],
+        both_at_once: [(tallinn, 8), (tartu, 8)],
+    }.items():
+        for store, ago in bought:
+            purchase(customer, store=store, amount="10", occurred_at=clock - days(ago))
+    last = {"code": "TLN-01", "mode": "last_purchase"}
+    assert set(segment_customers({"store": last}, now=clock)) == {back_in_tallinn, both_at_once}
+    last["code"] = tartu.pk
+    assert set(segment_customers({"store": last}, now=clock)) == {moved_to_tartu, both_at_once}
+    # Later purchases than the evaluation time do not count (a segment evaluated "as of" a day).
+    as_of = clock - days(5)
+    assert set(segment_customers({"store": last}, now=as_of)) == {back_in_tallinn, moved_to_tartu, both_at_once}
+
+
+def test_every_rule_together_is_still_one_query(clock, customer_factory, two_stores, django_assert_num_queries):
+    rules = {
+        "districts": ["Kalamaja", 1],
+        "languages": ["en"],
+        "badges": ["full"],
+        "tiers": ["gold"],
+        "gender": "female",
+        "bought_within_days": 30,
+        "min_purchases_12m": 2,
+        "min_spend_12m": "100",
+        "store": {"code": "TLN-01", "mode": "last_purchase"},
+        "answers": [{"question": 1, "value": "women"}],
+    }
+    with django_assert_num_queries(1):
+        list(segment_customers(rules, now=clock))
+    with django_assert_num_queries(1):
+        list(segment_customers({**rules, "store": "TLN-01"}, now=clock))
