@@ -1,6 +1,8 @@
 """Writes of the notification engine: the outbox, consent and preferences."""
 
 import datetime
+from collections import Counter
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -141,6 +143,37 @@ def notify(
     return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
 
 
+@dataclass
+class FanOut:
+    """What one ``notify_many`` call did, counted in customers, so callers can tell staff the truth.
+
+    Every customer considered lands in exactly one count: ``queued`` (at least one message
+    scheduled by this call), ``suppressed`` (nothing can go: counted by the reason on the row of
+    the customer's first channel, e.g. no_consent, no_contact) or ``already_present`` (an earlier
+    call with the same dedupe prefix wrote this customer's rows; nothing new). ``rows_written``
+    counts outbox rows inserted; ``topic_inactive`` means the topic is switched off and nothing
+    was planned at all.
+    """
+
+    customers: int = 0
+    queued: int = 0
+    suppressed: Counter = field(default_factory=Counter)
+    already_present: int = 0
+    rows_written: int = 0
+    topic_inactive: bool = False
+
+    def add(self, planned: list[Notification], new: list[Notification]) -> None:
+        self.customers += 1
+        self.rows_written += len(new)
+        if planned and not new:
+            self.already_present += 1
+        elif any(row.status == Status.SCHEDULED for row in new):
+            self.queued += 1
+        else:
+            # No row at all only when the topic plans no channel.
+            self.suppressed[new[0].reason if new else Reason.CHANNEL_UNAVAILABLE] += 1
+
+
 def notify_many(
     *,
     customers: QuerySet[Customer],
@@ -149,47 +182,55 @@ def notify_many(
     dedupe_prefix: str,
     now: datetime.datetime | None = None,
     chunk_size: int = 2000,
-) -> int:
+) -> FanOut:
     """The same occasion for many customers (a campaign), set-based: a few statements per chunk.
 
     Each chunk reads its customers, their preferences and consent in three queries, plans and
-    schedules in memory, and writes its rows in one bulk insert. Dedupe keys are
-    ``{dedupe_prefix}:{customer id}``, so running a fan-out again writes nothing new.
-    Returns the number of rows written or already present.
+    schedules in memory, finds which dedupe keys exist already in one more, and writes its new
+    rows in one bulk insert. Dedupe keys are ``{dedupe_prefix}:{customer id}``, so running a
+    fan-out again writes nothing new. Returns a FanOut report of what happened to each customer
+    (a concurrent run with the same prefix may still win a row between the check and the insert:
+    the insert then skips it, and the report counts it as this call's).
     """
     now = now or timezone.now()
     if isinstance(topic, str):
         topic = Topic.objects.get(code=topic)
     if not topic.is_active:
-        return 0
-    total = 0
+        return FanOut(customers=customers.count(), topic_inactive=True)
+    report = FanOut()
     last_pk = 0
     base = customers.order_by("pk")
     while True:
         chunk = list(base.filter(pk__gt=last_pk)[:chunk_size])
         if not chunk:
-            return total
+            return report
         last_pk = chunk[-1].pk
         ids = [customer.pk for customer in chunk]
         preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=ids)}
         book = ConsentBook.for_customers(ids)
         suppressed = suppressed_contacts(chunk)
-        rows = []
-        for customer in chunk:
-            rows.extend(
-                _outbox_rows(
-                    customer=customer,
-                    topic=topic,
-                    preference=preferences.get(customer.pk),
-                    book=book,
-                    suppressed=suppressed,
-                    context=context,
-                    dedupe_key=f"{dedupe_prefix}:{customer.pk}",
-                    now=now,
-                )
+        planned = [
+            _outbox_rows(
+                customer=customer,
+                topic=topic,
+                preference=preferences.get(customer.pk),
+                book=book,
+                suppressed=suppressed,
+                context=context,
+                dedupe_key=f"{dedupe_prefix}:{customer.pk}",
+                now=now,
             )
-        _write_rows(rows, now)
-        total += len(rows)
+            for customer in chunk
+        ]
+        keys = [row.dedupe_key for rows in planned for row in rows]
+        present = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        new_rows = []
+        for rows in planned:
+            new = [row for row in rows if row.dedupe_key not in present]
+            report.add(rows, new)
+            new_rows.extend(new)
+        if new_rows:
+            _write_rows(new_rows, now)
 
 
 def consent_record(

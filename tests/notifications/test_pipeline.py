@@ -298,19 +298,22 @@ def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max
 
     customers = customer_factory.create_batch(30)
     grant(customers[0], Channel.EMAIL)
-    with django_assert_max_num_queries(16):  # two chunks of 20: six statements each, not one per customer
-        written = notify_many(
+    # Two chunks of 20: eight statements each (five reads, the insert in its savepoint), not one per customer.
+    with django_assert_max_num_queries(18):
+        report = notify_many(
             customers=Customer.objects.all(),
             topic="promotion",
             context={"text": "-10%"},
             dedupe_prefix="camp-1",
             chunk_size=20,
         )
-    assert written == 30
+    assert (report.customers, report.rows_written, report.queued, report.already_present) == (30, 30, 1, 0)
+    assert report.suppressed == {"no_consent": 29}
     by_status = dict(Notification.objects.filter(dedupe_key__startswith="camp-1:").values_list("customer_id", "status"))
     assert by_status[customers[0].pk] == "scheduled"
     assert set(by_status.values()) == {"scheduled", "suppressed"}  # the rest gave no consent: kept, with the reason
-    notify_many(customers=Customer.objects.all(), topic="promotion", context={}, dedupe_prefix="camp-1")
+    again = notify_many(customers=Customer.objects.all(), topic="promotion", context={}, dedupe_prefix="camp-1")
+    assert (again.customers, again.rows_written, again.queued, again.already_present) == (30, 0, 0, 30)
     assert Notification.objects.filter(dedupe_key__startswith="camp-1:").count() == 30
 
 
