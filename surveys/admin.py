@@ -2,22 +2,83 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Segment
-from crm.segments import segment_customers
+from crm.segments import segment_customers, validate_rules
+from notifications.models import Notification, Topic
 from surveys.models import Question, Response, Survey
 from surveys.selectors import responses_for_export, survey_results
-from surveys.services import survey_invite_many
+from surveys.services import InvitationReport, survey_invite_many
 
 
 class InviteForm(forms.Form):
     segment = forms.ModelChoiceField(queryset=Segment.objects.all(), label=_("segment"))
+
+    def clean_segment(self):
+        """A segment whose rules no longer hold is refused here, with what to fix, rather than half-used."""
+        segment = self.cleaned_data["segment"]
+        try:
+            validate_rules(segment.rules)
+        except ValidationError as error:
+            raise ValidationError(
+                _("Segment “%(segment)s” cannot be used until its rules are fixed: %(problems)s"),
+                params={"segment": segment, "problems": " ".join(error.messages)},
+            ) from None
+        return segment
+
+
+def invitation_message(report: InvitationReport, segment: Segment) -> str:
+    """What inviting a segment did, in the staff member's language: each count on its own."""
+    if report.topic_inactive:
+        return gettext(
+            "Nobody was invited: the topic “%(topic)s” is switched off. Switch it on under Topics and invite again."
+        ) % {"topic": Topic.objects.get(code="survey-invitation")}
+    parts = [
+        ngettext("%(count)d invitation queued", "%(count)d invitations queued", report.queued)
+        % {"count": report.queued}
+    ]
+    not_sent = sum(report.suppressed.values())
+    if not_sent:
+        labels = dict(Notification.Reason.choices)
+        reasons = ", ".join(f"{labels.get(reason, reason)}: {count}" for reason, count in report.suppressed.items())
+        parts.append(
+            ngettext(
+                "%(count)d invitation not sent (%(reasons)s)",
+                "%(count)d invitations not sent (%(reasons)s)",
+                not_sent,
+            )
+            % {"count": not_sent, "reasons": reasons}
+        )
+    if report.duplicates:
+        parts.append(
+            ngettext(
+                "%(count)d already had this invitation in the outbox",
+                "%(count)d already had this invitation in the outbox",
+                report.duplicates,
+            )
+            % {"count": report.duplicates}
+        )
+    if report.already_invited:
+        parts.append(
+            ngettext(
+                "%(count)d already invited before",
+                "%(count)d already invited before",
+                report.already_invited,
+            )
+            % {"count": report.already_invited}
+        )
+    members = ngettext(
+        "%(count)d customer in “%(segment)s”", "%(count)d customers in “%(segment)s”", report.planned
+    ) % {"count": report.planned, "segment": segment}
+    return gettext("%(members)s: %(outcomes)s.") % {"members": members, "outcomes": "; ".join(parts)}
 
 
 class QuestionInline(admin.StackedInline):
@@ -68,12 +129,18 @@ class SurveyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/surveys/results.html", context)
 
     def invite_view(self, request, pk):
-        """Invite a segment: one invitation per customer per survey, each a policy-checked notification."""
+        """Invite a segment: one invitation per customer per survey, each a policy-checked notification.
+
+        The message reports what really happened: how many were queued, how many cannot be sent
+        and why, and how many had been invited before.
+        """
         survey = get_object_or_404(Survey, pk=pk)
         form = InviteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            count = survey_invite_many(survey=survey, customers=segment_customers(form.cleaned_data["segment"].rules))
-            messages.success(request, _("%(count)s invitations planned.") % {"count": count})
+            segment = form.cleaned_data["segment"]
+            report = survey_invite_many(survey=survey, customers=segment_customers(segment.rules))
+            level = messages.SUCCESS if report.queued else messages.WARNING
+            messages.add_message(request, level, invitation_message(report, segment))
             return redirect("admin:surveys_survey_changelist")
         context = {
             **self.admin_site.each_context(request),

@@ -1,14 +1,16 @@
 """Survey answers, their effects (preferences, consent, home district, follow-up calls) and invitations."""
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Customer, District
 from crm.services import callback_schedule, customer_update
-from notifications.models import ConsentEvent
+from notifications.models import ConsentEvent, Topic
 from notifications.preference_centre import Evidence, survey_answers_apply
 from notifications.services import notify, notify_many
 from surveys.models import Answer, Invitation, Question, Response, Survey
@@ -149,16 +151,60 @@ def survey_invite(*, survey: Survey, customer: Customer, reason: str = "", at: d
     return invitation
 
 
-def survey_invite_many(*, survey: Survey, customers) -> int:
-    """Invite a whole segment at once (set-based); a customer is invited once per survey."""
-    customers = customers.exclude(pk__in=Invitation.objects.filter(survey=survey).values("customer_id"))
-    ids = list(customers.values_list("pk", flat=True))
-    Invitation.objects.bulk_create(Invitation(survey=survey, customer_id=pk, reason="segment") for pk in ids)
-    return notify_many(
-        customers=Customer.objects.filter(pk__in=ids),
-        topic="survey-invitation",
-        context=_invitation_context(survey),
-        dedupe_prefix=f"survey:{survey.pk}:segment",
+@dataclass(frozen=True)
+class InvitationReport:
+    """What inviting a segment did, in customers; the counts add up, so staff read the truth.
+
+    ``planned``: segment members considered. Of them, ``already_invited`` had been invited to
+    this survey before (skipped) and ``invited`` were invited now. Of those, ``queued`` have
+    their message scheduled, ``suppressed`` counts the ones whose message cannot go by reason
+    (Notification.Reason codes such as no_consent and no_contact; the row keeps the reason), and
+    ``duplicates`` already had this segment invitation in the outbox. ``topic_inactive``: the
+    survey-invitation topic is switched off, so nobody was invited.
+    """
+
+    planned: int
+    already_invited: int = 0
+    invited: int = 0
+    queued: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    topic_inactive: bool = False
+
+
+def survey_invite_many(*, survey: Survey, customers: QuerySet[Customer]) -> InvitationReport:
+    """Invite a whole segment at once (set-based); a customer is invited once per survey.
+
+    Invitations and their outbox rows are written in one transaction. A customer whose message is
+    suppressed (no consent, no contact point, ...) still counts as invited, as the row shows staff
+    why; while the topic is switched off nobody is invited, so they can be once it is on again.
+    """
+    topic = Topic.objects.get(code="survey-invitation")
+    if not topic.is_active:
+        return InvitationReport(planned=customers.count(), topic_inactive=True)
+    with transaction.atomic():
+        # One snapshot of the members, so the counts add up even if the segment changes meanwhile.
+        members = list(customers.order_by().values_list("pk", flat=True))
+        invited_before = set(
+            Invitation.objects.filter(survey=survey, customer_id__in=customers.values("pk")).values_list(
+                "customer_id", flat=True
+            )
+        )
+        ids = [pk for pk in members if pk not in invited_before]
+        Invitation.objects.bulk_create(Invitation(survey=survey, customer_id=pk, reason="segment") for pk in ids)
+        fan_out = notify_many(
+            customers=Customer.objects.filter(pk__in=ids),
+            topic=topic,
+            context=_invitation_context(survey),
+            dedupe_prefix=f"survey:{survey.pk}:segment",
+        )
+    return InvitationReport(
+        planned=len(members),
+        already_invited=len(members) - len(ids),
+        invited=len(ids),
+        queued=fan_out.queued,
+        suppressed={str(reason): count for reason, count in fan_out.suppressed.most_common()},
+        duplicates=fan_out.already_present,
     )
 
 
