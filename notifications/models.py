@@ -61,11 +61,21 @@ class Topic(models.Model):
 
 
 class ConsentEvent(models.Model):
-    """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown."""
+    """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown.
+
+    ``scope`` says what one event covers, so a single action is a single row that also covers
+    topics staff create later (see ``notifications.policy.ConsentBook`` for the precedence).
+    """
 
     class Action(models.TextChoices):
         GRANTED = "granted", _("granted")
         WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Scope(models.TextChoices):
+        TOPIC = "topic", _("this topic on this channel")
+        MARKETING = "marketing", _("all news and offers on this channel, including new topics")
+        CHANNEL = "channel", _("every message on this channel, service messages included")
+        EVERYTHING = "everything", _("all news and offers on every channel, including new topics")
 
     class Source(models.TextChoices):
         SURVEY = "survey", _("survey")
@@ -87,8 +97,9 @@ class ConsentEvent(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        help_text=_("Empty: all topics"),
+        help_text=_("Empty: all topics the scope covers"),
     )
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     source = models.CharField(_("source"), max_length=32, choices=Source.choices)
     wording = models.TextField(_("wording shown"), blank=True)
@@ -104,10 +115,21 @@ class ConsentEvent(models.Model):
         verbose_name_plural = _("consent events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "channel", "-created_at"], name="notif_consent_lookup_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="topic", topic__isnull=False)
+                | Q(scope__in=["marketing", "channel", "everything"], topic__isnull=True),
+                name="notif_consent_scope_topic",
+            ),
+        ]
 
     def __str__(self):
-        scope = self.topic or _("all topics")
-        return f"{self.get_action_display()} {self.channel} / {scope}"
+        if self.scope == self.Scope.TOPIC:
+            return f"{self.get_action_display()} {self.channel} / {self.topic}"
+        if self.scope == self.Scope.EVERYTHING:
+            # The channel of an "everything" event is where the customer acted, kept as evidence.
+            return f"{self.get_action_display()}: {self.get_scope_display()} ({self.channel})"
+        return f"{self.get_action_display()} {self.channel} / {self.get_scope_display()}"
 
 
 class Preference(models.Model):

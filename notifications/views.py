@@ -25,6 +25,8 @@ from notifications.preference_centre import (
     Evidence,
     marketing_topics,
     preferences_save,
+    standing_state,
+    topic_wanted,
     unsubscribe_apply,
     what_we_send,
 )
@@ -98,19 +100,8 @@ def preferences(request, token: str):
     with translation.override(language):
         wordings = forms.consent_wordings(settings.BRAND_NAME)
         book = ConsentBook.for_customers([customer.pk])
-        initial = {
-            f"marketing_{c}": (e := book.latest(customer.pk, c, None)) is not None
-            and e.action == ConsentEvent.Action.GRANTED
-            for c in channels
-        }
-        initial["topics"] = [
-            t.code
-            for t in topics
-            if not any(
-                (e := book.latest(customer.pk, c, t)) is not None and e.topic_id == t.pk and e.action == "withdrawn"
-                for c in MARKETING_CHANNELS
-            )
-        ]
+        initial = {f"marketing_{c}": book.marketing_on(customer.pk, c) for c in channels}
+        initial["topics"] = [t.code for t in topics if topic_wanted(book, customer.pk, t)]
         window = settings.NOTIFICATION_DEFAULT_WINDOW
         caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **(preference.max_per_week or {})}
         initial.update(
@@ -157,6 +148,7 @@ def preferences(request, token: str):
             "changes": changes,
             "customer": customer,
             "summary": what_we_send(customer),
+            "standing": standing_state(customer),
             "telegram_available": bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id,
             "telegram_link": telegram_link,
         },
@@ -212,6 +204,7 @@ def unsubscribe(request, token: str):
                     "feedback": feedback,
                     "chosen": chosen,
                     "summary": what_we_send(customer),
+                    "standing": standing_state(customer),
                     "customer": customer,
                 },
                 language,
@@ -224,6 +217,7 @@ def unsubscribe(request, token: str):
             "topic": topic,
             "channel_label": Channel(channel).label,
             "customer": customer,
+            "standing": standing_state(customer),
         },
         language,
     )
