@@ -38,7 +38,11 @@ class Topic(models.Model):
         blank=True,
         help_text=_("Channels the customer may prefer instead, or that replace a channel the customer cannot get"),
     )
-    counts_against_cap = models.BooleanField(_("counts against frequency caps"), default=False)
+    counts_against_cap = models.BooleanField(
+        _("counts against frequency caps"),
+        default=True,
+        help_text=_("Untick only for service messages the customer cannot do without (bonus, orders, opening hours)"),
+    )
     deadline_hours = models.PositiveIntegerField(
         _("deadline (hours)"), default=72, help_text=_("After this a message not yet sent is suppressed")
     )
@@ -51,6 +55,13 @@ class Topic(models.Model):
         verbose_name = _("topic")
         verbose_name_plural = _("topics")
         ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="marketing") | Q(counts_against_cap=True),
+                name="notif_topic_marketing_capped",
+                violation_error_message=_("Marketing topics always count against the weekly limits."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
