@@ -94,9 +94,11 @@ def preferences(request, token: str):
         return _invalid(request)
     customer, _data = resolved
     language = _language(request, customer)
-    preference, _created = Preference.objects.get_or_create(customer=customer)
+    # GET never writes: a customer without preferences sees the defaults of an unsaved instance.
+    preference = Preference.objects.filter(customer=customer).first() or Preference(customer=customer)
     channels = _reachable_channels(customer, preference)
     topics = list(marketing_topics())
+    telegram_available = bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id
     with translation.override(language):
         wordings = forms.consent_wordings(settings.BRAND_NAME)
         book = ConsentBook.for_customers([customer.pk])
@@ -113,10 +115,12 @@ def preferences(request, token: str):
             max_sms=caps.get("sms"),
             language=preference.language or customer.language,
             paused_until=preference.paused_until,
-            districts=list(preference.districts.all()),
+            districts=list(preference.districts.all()) if preference.pk else [],
         )
+        # The Telegram button posts on its own: the one-time link code is a write, so never on GET.
+        connecting = request.method == "POST" and request.POST.get("connect") == "telegram"
         form = forms.PreferenceForm(
-            request.POST or None,
+            None if connecting else (request.POST or None),
             initial=initial,
             customer=customer,
             preference=preference,
@@ -125,7 +129,10 @@ def preferences(request, token: str):
             wordings=wordings,
         )
         changes = None
-        if request.method == "POST" and form.is_valid():
+        telegram_link = ""
+        if connecting and telegram_available:
+            telegram_link = messenger_link_start(customer=customer)
+        elif request.method == "POST" and form.is_valid():
             changes = preferences_save(
                 customer=customer,
                 data=form.cleaned_data,
@@ -133,13 +140,6 @@ def preferences(request, token: str):
                 wordings=wordings,
             )
             language = form.cleaned_data["language"]
-        telegram_link = ""
-        if (
-            settings.TELEGRAM_BOT_USERNAME
-            and not preference.telegram_chat_id
-            and request.GET.get("connect") == "telegram"
-        ):
-            telegram_link = messenger_link_start(customer=customer)
     return _page(
         request,
         "notifications/public/preferences.html",
@@ -149,7 +149,7 @@ def preferences(request, token: str):
             "customer": customer,
             "summary": what_we_send(customer),
             "standing": standing_state(customer),
-            "telegram_available": bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id,
+            "telegram_available": telegram_available,
             "telegram_link": telegram_link,
         },
         language,
