@@ -102,8 +102,8 @@ class PreferenceAdmin(admin.ModelAdmin):
 class ConsentEventAdmin(ReadOnlyModelAdmin):
     """The consent history: read-only, as evidence must be."""
 
-    list_display = ["created_at", "customer", "channel", "topic", "action", "source", "wording_version"]
-    list_filter = ["action", "channel", "source", "topic"]
+    list_display = ["created_at", "customer", "channel", "scope", "topic", "action", "source", "wording_version"]
+    list_filter = ["action", "scope", "channel", "source", "topic"]
     search_fields = ["customer__email", "customer__external_id"]
     list_select_related = ["customer", "topic"]
     show_full_result_count = False

@@ -3,6 +3,9 @@
 Kept here, not in the migration, so tests and the migration share one source.
 """
 
+# Only service messages the customer cannot do without pass the weekly caps: the bonus account
+# (credited, debited, expiring, expired), opening-hours changes and service messages. Greetings,
+# gifts and thank-you letters are welcome but can wait for room under the cap.
 TOPICS = [
     # code, name, kind, urgency, channels, alternatives, counts_against_cap, deadline_hours, freshness
     ("bonus-credited", "Bonus credited", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, ""),
@@ -19,7 +22,7 @@ TOPICS = [
         "expiry_points",
     ),
     ("bonus-expired", "Bonus expired", "transactional", "timely", ["email"], ["sms", "messenger"], False, 48, ""),
-    ("gift", "Gift bonus", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, ""),
+    ("gift", "Gift bonus", "transactional", "timely", ["sms"], ["email", "messenger"], True, 48, ""),
     ("new-products", "New products", "marketing", "flexible", ["sms", "email"], [], True, 168, ""),
     (
         "opening-hours",
@@ -34,8 +37,8 @@ TOPICS = [
     ),
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, ""),
     ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, ""),
-    ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], False, 24, ""),
-    ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], False, 240, ""),
+    ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], True, 24, ""),
+    ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], True, 240, ""),
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, ""),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, ""),
     ("service", "Service message", "transactional", "immediate", ["email"], ["sms", "messenger"], False, 24, ""),

@@ -30,7 +30,7 @@ from notifications.models import (
     Preference,
     Topic,
 )
-from notifications.services import badge_refresh, consent_record
+from notifications.services import consent_record
 
 logger = logging.getLogger(__name__)
 Status = Notification.Status
@@ -92,19 +92,17 @@ def delivery_event_record(
 
 
 def _withdraw_marketing(notification: Notification | None, customer, channel: str, reason: str) -> None:
-    """Withdraw marketing consent on this channel, topic by topic, keeping service messages."""
+    """Withdraw marketing on this channel for good (topics created later too), keeping service messages."""
     if customer is None:
         return
-    for topic in Topic.objects.filter(kind=Topic.Kind.MARKETING).order_by("pk"):
-        ConsentEvent.objects.create(
-            customer=customer,
-            channel=channel,
-            topic=topic,
-            action=ConsentEvent.Action.WITHDRAWN,
-            source=ConsentEvent.Source.PROVIDER,
-            reason=reason,
-        )
-    badge_refresh(customer=customer)
+    consent_record(
+        customer=customer,
+        channel=channel,
+        scope=ConsentEvent.Scope.MARKETING,
+        action=ConsentEvent.Action.WITHDRAWN,
+        source=ConsentEvent.Source.PROVIDER,
+        reason=reason,
+    )
 
 
 def delivery_event_process(event_id: int) -> None:

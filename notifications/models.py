@@ -38,7 +38,11 @@ class Topic(models.Model):
         blank=True,
         help_text=_("Channels the customer may prefer instead, or that replace a channel the customer cannot get"),
     )
-    counts_against_cap = models.BooleanField(_("counts against frequency caps"), default=False)
+    counts_against_cap = models.BooleanField(
+        _("counts against frequency caps"),
+        default=True,
+        help_text=_("Untick only for service messages the customer cannot do without (bonus, orders, opening hours)"),
+    )
     deadline_hours = models.PositiveIntegerField(
         _("deadline (hours)"), default=72, help_text=_("After this a message not yet sent is suppressed")
     )
@@ -51,6 +55,13 @@ class Topic(models.Model):
         verbose_name = _("topic")
         verbose_name_plural = _("topics")
         ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="marketing") | Q(counts_against_cap=True),
+                name="notif_topic_marketing_capped",
+                violation_error_message=_("Marketing topics always count against the weekly limits."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -61,11 +72,21 @@ class Topic(models.Model):
 
 
 class ConsentEvent(models.Model):
-    """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown."""
+    """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown.
+
+    ``scope`` says what one event covers, so a single action is a single row that also covers
+    topics staff create later (see ``notifications.policy.ConsentBook`` for the precedence).
+    """
 
     class Action(models.TextChoices):
         GRANTED = "granted", _("granted")
         WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Scope(models.TextChoices):
+        TOPIC = "topic", _("this topic on this channel")
+        MARKETING = "marketing", _("all news and offers on this channel, including new topics")
+        CHANNEL = "channel", _("every message on this channel, service messages included")
+        EVERYTHING = "everything", _("all news and offers on every channel, including new topics")
 
     class Source(models.TextChoices):
         SURVEY = "survey", _("survey")
@@ -87,8 +108,9 @@ class ConsentEvent(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        help_text=_("Empty: all topics"),
+        help_text=_("Empty: all topics the scope covers"),
     )
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     source = models.CharField(_("source"), max_length=32, choices=Source.choices)
     wording = models.TextField(_("wording shown"), blank=True)
@@ -104,10 +126,21 @@ class ConsentEvent(models.Model):
         verbose_name_plural = _("consent events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "channel", "-created_at"], name="notif_consent_lookup_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="topic", topic__isnull=False)
+                | Q(scope__in=["marketing", "channel", "everything"], topic__isnull=True),
+                name="notif_consent_scope_topic",
+            ),
+        ]
 
     def __str__(self):
-        scope = self.topic or _("all topics")
-        return f"{self.get_action_display()} {self.channel} / {scope}"
+        if self.scope == self.Scope.TOPIC:
+            return f"{self.get_action_display()} {self.channel} / {self.topic}"
+        if self.scope == self.Scope.EVERYTHING:
+            # The channel of an "everything" event is where the customer acted, kept as evidence.
+            return f"{self.get_action_display()}: {self.get_scope_display()} ({self.channel})"
+        return f"{self.get_action_display()} {self.channel} / {self.get_scope_display()}"
 
 
 class Preference(models.Model):

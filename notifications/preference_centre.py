@@ -39,11 +39,12 @@ class Evidence:
         return cls(request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")[:400], source)
 
 
-def _record(customer, evidence: Evidence, *, channel, action, topic=None, wording="", reason="") -> None:
+def _record(customer, evidence: Evidence, *, channel, action, topic=None, scope=None, wording="", reason="") -> None:
     consent_record(
         customer=customer,
         channel=channel,
         topic=topic,
+        scope=scope,
         action=action,
         source=evidence.source,
         wording=wording,
@@ -88,24 +89,22 @@ def unsubscribe_apply(
     notification: Notification | None = None,
     wording: str = "",
 ) -> UnsubscribeFeedback:
-    """Apply the customer's choice and keep why; service messages are never switched off here."""
+    """Apply the customer's choice and keep why; service messages are never switched off here.
+
+    "Stop all by <channel>" and "stop everything" are one standing event each (scope marketing,
+    scope everything), so a marketing topic created later obeys them too; the event keeps the
+    choice as worded on the page.
+    """
     Choice = UnsubscribeFeedback.Choice
+    Scope = ConsentEvent.Scope
     withdrawn = ConsentEvent.Action.WITHDRAWN
     why = reason.label if reason else ""
     with transaction.atomic():
         if choice == Choice.TOPIC:
             _record(customer, evidence, channel=channel, topic=topic, action=withdrawn, wording=wording, reason=why)
-        elif choice == Choice.CHANNEL:
-            for marketing in marketing_topics():
-                _record(
-                    customer, evidence, channel=channel, topic=marketing, action=withdrawn, wording=wording, reason=why
-                )
-        elif choice == Choice.EVERYTHING:
-            for each in MARKETING_CHANNELS:
-                for marketing in marketing_topics():
-                    _record(
-                        customer, evidence, channel=each, topic=marketing, action=withdrawn, wording=wording, reason=why
-                    )
+        elif choice in (Choice.CHANNEL, Choice.EVERYTHING):
+            scope = Scope.MARKETING if choice == Choice.CHANNEL else Scope.EVERYTHING
+            _record(customer, evidence, channel=channel, scope=scope, action=withdrawn, wording=wording, reason=why)
         elif choice == Choice.FEWER:
             preference, _created = Preference.objects.get_or_create(customer=customer)
             preference.max_per_week = {**(preference.max_per_week or {}), channel: 1}
@@ -142,59 +141,89 @@ def what_we_send(customer: Customer) -> list[tuple[str, list[str]]]:
     return summary
 
 
+@dataclass(frozen=True)
+class StandingState:
+    """What holds for topics not created yet; the pages say it in words (templates translate)."""
+
+    everything: bool  # only the messages the law requires, on every channel
+    no_marketing: list  # channel labels with no news or offers, new topics included
+    nothing: list  # channel labels with nothing at all, service messages included
+
+
+def standing_state(customer: Customer) -> StandingState:
+    """The standing withdrawals of this customer, on the channels the customer can be reached on."""
+    preference = Preference.objects.filter(customer=customer).first()
+    book = ConsentBook.for_customers([customer.pk])
+    channels = [c for c in MARKETING_CHANNELS if contact_point(customer, c, preference)]
+    return StandingState(
+        everything=book.withdrawn_everything(customer.pk),
+        no_marketing=[Channel(c).label for c in channels if book.marketing_off(customer.pk, c)],
+        nothing=[Channel(c).label for c in channels if book.service_off(customer.pk, c)],
+    )
+
+
+def topic_wanted(book: ConsentBook, customer_id: int, topic: Topic) -> bool:
+    """Whether the preference centre shows a topic ticked.
+
+    Ticked unless the customer's own latest word on the topic is "no" on a channel that carries
+    marketing (or on any channel, when none does): the page has one box per topic, not per pair.
+    """
+    on = [c for c in MARKETING_CHANNELS if book.marketing_on(customer_id, c)] or MARKETING_CHANNELS
+    return not any(book.topic_withdrawn(customer_id, channel, topic) for channel in on)
+
+
 def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, wordings: dict[str, str]) -> list[str]:
-    """Save the preference centre's form; return each change in plain words (empty: nothing changed)."""
+    """Save the preference centre's form; return each change in plain words (empty: nothing changed).
+
+    A channel box is the standing marketing consent for that channel (one event, new topics
+    included); a topic box is recorded per channel only where it changes something.
+    """
     changes: list[str] = []
     preference, _created = Preference.objects.get_or_create(customer=customer)
     book = ConsentBook.for_customers([customer.pk])
     with transaction.atomic():
+        on_channels = []
         for channel in MARKETING_CHANNELS:
             field = f"marketing_{channel}"
-            if field not in data:
-                continue
-            event = book.latest(customer.pk, channel, None)
-            was = event is not None and event.action == ConsentEvent.Action.GRANTED
-            if data[field] != was:
-                action = ConsentEvent.Action.GRANTED if data[field] else ConsentEvent.Action.WITHDRAWN
-                _record(customer, evidence, channel=channel, action=action, wording=wordings[field])
+            was = book.marketing_on(customer.pk, channel)
+            now_on = data[field] if field in data else was
+            if now_on:
+                on_channels.append(channel)
+            if now_on != was:
+                action = ConsentEvent.Action.GRANTED if now_on else ConsentEvent.Action.WITHDRAWN
+                _record(
+                    customer,
+                    evidence,
+                    channel=channel,
+                    scope=ConsentEvent.Scope.MARKETING,
+                    action=action,
+                    wording=wordings[field],
+                )
                 label = Channel(channel).label
                 changes.append(
                     _("News and offers by %(channel)s: on") % {"channel": label}
-                    if data[field]
+                    if now_on
                     else _("News and offers by %(channel)s: off") % {"channel": label}
                 )
-        wanted = set(data.get("topics", []))
-        for topic in marketing_topics():
-            interested_now = topic.code in wanted
-            blocked = any(
-                (event := book.latest(customer.pk, channel, topic)) is not None
-                and event.topic_id == topic.pk
-                and event.action == ConsentEvent.Action.WITHDRAWN
-                for channel in MARKETING_CHANNELS
-            )
-            if interested_now and blocked:
-                for channel in MARKETING_CHANNELS:
-                    if data.get(f"marketing_{channel}"):
-                        _record(
-                            customer,
-                            evidence,
-                            channel=channel,
-                            topic=topic,
-                            action=ConsentEvent.Action.GRANTED,
-                            wording=wordings["topics"],
-                        )
-                changes.append(_("Topic “%(topic)s”: on") % {"topic": topic.name})
-            elif not interested_now and not blocked:
-                for channel in MARKETING_CHANNELS:
-                    _record(
-                        customer,
-                        evidence,
-                        channel=channel,
-                        topic=topic,
-                        action=ConsentEvent.Action.WITHDRAWN,
-                        wording=wordings["topics"],
-                    )
-                changes.append(_("Topic “%(topic)s”: off") % {"topic": topic.name})
+        for topic in marketing_topics() if "topics" in data else ():
+            interested_now = topic.code in set(data["topics"])
+            if interested_now == topic_wanted(book, customer.pk, topic):
+                continue
+            if interested_now:
+                # Only on channels that carry marketing: a topic box never opens a channel left off.
+                channels = [c for c in on_channels if book.topic_withdrawn(customer.pk, c, topic)]
+                action = ConsentEvent.Action.GRANTED
+            else:
+                channels = [c for c in MARKETING_CHANNELS if not book.topic_withdrawn(customer.pk, c, topic)]
+                action = ConsentEvent.Action.WITHDRAWN
+            for channel in channels:
+                _record(customer, evidence, channel=channel, topic=topic, action=action, wording=wordings["topics"])
+            if channels:
+                changes.append(
+                    _("Topic “%(topic)s”: on") % {"topic": topic.name}
+                    if interested_now
+                    else _("Topic “%(topic)s”: off") % {"topic": topic.name}
+                )
         default_window = settings.NOTIFICATION_DEFAULT_WINDOW
         effective = {
             "window_start": preference.window_start or datetime.time.fromisoformat(default_window[0]),
@@ -261,16 +290,23 @@ def survey_answers_apply(*, customer: Customer, answers: list[tuple[str, object,
     with transaction.atomic():
         for binding, value, wording in ordered:
             if binding in CONSENT_BINDINGS:
+                # The questions ask about news and offers: a "no" leaves service messages alone.
                 action = ConsentEvent.Action.GRANTED if value else ConsentEvent.Action.WITHDRAWN
-                _record(customer, evidence, channel=CONSENT_BINDINGS[binding], action=action, wording=wording)
+                _record(
+                    customer,
+                    evidence,
+                    channel=CONSENT_BINDINGS[binding],
+                    scope=ConsentEvent.Scope.MARKETING,
+                    action=action,
+                    wording=wording,
+                )
             elif binding == "topics":
                 book = ConsentBook.for_customers([customer.pk])
                 chosen = set(value or [])
                 for topic in marketing_topics():
                     for channel in MARKETING_CHANNELS:
-                        channel_consent = book.latest(customer.pk, channel, None)
                         if topic.code in chosen:
-                            if channel_consent is not None and channel_consent.action == ConsentEvent.Action.GRANTED:
+                            if book.marketing_on(customer.pk, channel):
                                 _record(
                                     customer,
                                     evidence,

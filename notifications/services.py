@@ -240,6 +240,7 @@ def consent_record(
     action: str,
     source: str,
     topic: Topic | None = None,
+    scope: str | None = None,
     wording: str = "",
     wording_version: str = "",
     ip_address: str | None = None,
@@ -247,12 +248,23 @@ def consent_record(
     staff=None,
     reason: str = "",
 ) -> ConsentEvent:
-    """Append a consent event and refresh the customer's badge in the same transaction."""
+    """Append one consent event and refresh the customer's badge in the same transaction.
+
+    ``scope`` defaults to the topic when one is given, else to the whole channel (service
+    messages included, as an SMS STOP means). "No more news by SMS" is ``scope="marketing"``
+    and "unsubscribe from everything" ``scope="everything"``: one row each, covering topics
+    created later too; ``channel`` of an "everything" event is where the customer acted.
+    """
+    Scope = ConsentEvent.Scope
+    scope = scope or (Scope.TOPIC if topic is not None else Scope.CHANNEL)
+    if (scope == Scope.TOPIC) != (topic is not None):
+        raise ValueError("a consent event names a topic exactly when its scope is one topic")
     with transaction.atomic():
         event = ConsentEvent.objects.create(
             customer=customer,
             channel=channel,
             topic=topic,
+            scope=scope,
             action=action,
             source=source,
             wording=wording,

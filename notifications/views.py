@@ -25,6 +25,8 @@ from notifications.preference_centre import (
     Evidence,
     marketing_topics,
     preferences_save,
+    standing_state,
+    topic_wanted,
     unsubscribe_apply,
     what_we_send,
 )
@@ -92,25 +94,16 @@ def preferences(request, token: str):
         return _invalid(request)
     customer, _data = resolved
     language = _language(request, customer)
-    preference, _created = Preference.objects.get_or_create(customer=customer)
+    # GET never writes: a customer without preferences sees the defaults of an unsaved instance.
+    preference = Preference.objects.filter(customer=customer).first() or Preference(customer=customer)
     channels = _reachable_channels(customer, preference)
     topics = list(marketing_topics())
+    telegram_available = bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id
     with translation.override(language):
         wordings = forms.consent_wordings(settings.BRAND_NAME)
         book = ConsentBook.for_customers([customer.pk])
-        initial = {
-            f"marketing_{c}": (e := book.latest(customer.pk, c, None)) is not None
-            and e.action == ConsentEvent.Action.GRANTED
-            for c in channels
-        }
-        initial["topics"] = [
-            t.code
-            for t in topics
-            if not any(
-                (e := book.latest(customer.pk, c, t)) is not None and e.topic_id == t.pk and e.action == "withdrawn"
-                for c in MARKETING_CHANNELS
-            )
-        ]
+        initial = {f"marketing_{c}": book.marketing_on(customer.pk, c) for c in channels}
+        initial["topics"] = [t.code for t in topics if topic_wanted(book, customer.pk, t)]
         window = settings.NOTIFICATION_DEFAULT_WINDOW
         caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **(preference.max_per_week or {})}
         initial.update(
@@ -122,10 +115,12 @@ def preferences(request, token: str):
             max_sms=caps.get("sms"),
             language=preference.language or customer.language,
             paused_until=preference.paused_until,
-            districts=list(preference.districts.all()),
+            districts=list(preference.districts.all()) if preference.pk else [],
         )
+        # The Telegram button posts on its own: the one-time link code is a write, so never on GET.
+        connecting = request.method == "POST" and request.POST.get("connect") == "telegram"
         form = forms.PreferenceForm(
-            request.POST or None,
+            None if connecting else (request.POST or None),
             initial=initial,
             customer=customer,
             preference=preference,
@@ -134,7 +129,10 @@ def preferences(request, token: str):
             wordings=wordings,
         )
         changes = None
-        if request.method == "POST" and form.is_valid():
+        telegram_link = ""
+        if connecting and telegram_available:
+            telegram_link = messenger_link_start(customer=customer)
+        elif request.method == "POST" and form.is_valid():
             changes = preferences_save(
                 customer=customer,
                 data=form.cleaned_data,
@@ -142,13 +140,6 @@ def preferences(request, token: str):
                 wordings=wordings,
             )
             language = form.cleaned_data["language"]
-        telegram_link = ""
-        if (
-            settings.TELEGRAM_BOT_USERNAME
-            and not preference.telegram_chat_id
-            and request.GET.get("connect") == "telegram"
-        ):
-            telegram_link = messenger_link_start(customer=customer)
     return _page(
         request,
         "notifications/public/preferences.html",
@@ -157,7 +148,8 @@ def preferences(request, token: str):
             "changes": changes,
             "customer": customer,
             "summary": what_we_send(customer),
-            "telegram_available": bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id,
+            "standing": standing_state(customer),
+            "telegram_available": telegram_available,
             "telegram_link": telegram_link,
         },
         language,
@@ -212,6 +204,7 @@ def unsubscribe(request, token: str):
                     "feedback": feedback,
                     "chosen": chosen,
                     "summary": what_we_send(customer),
+                    "standing": standing_state(customer),
                     "customer": customer,
                 },
                 language,
@@ -224,6 +217,7 @@ def unsubscribe(request, token: str):
             "topic": topic,
             "channel_label": Channel(channel).label,
             "customer": customer,
+            "standing": standing_state(customer),
         },
         language,
     )

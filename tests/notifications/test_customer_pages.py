@@ -300,3 +300,20 @@ def test_staff_see_unsubscribe_reasons_by_reason_topic_channel_campaign_month(
     assert len(analytics["by_month"]) == 1
     text = response.content.decode()
     assert "Daily is a lot" in text and "Marketing consent by channel" in text
+
+
+def test_preference_centre_get_writes_nothing_for_a_customer_without_preferences(client, customer_factory):
+    customer = customer_factory(language="en")
+    url = path_of(preferences_url(customer))
+    assert client.get(url).status_code == 200
+    assert client.get(url, {"connect": "telegram"}).status_code == 200  # a link prefetched by a mail scanner
+    assert not Preference.objects.filter(customer=customer).exists()
+    assert writes() == (0, 0, 0)
+
+
+def test_telegram_link_is_made_by_pressing_the_button(client, customer_factory):
+    customer = customer_factory(language="en")
+    response = client.post(path_of(preferences_url(customer)), {"connect": "telegram"})
+    assert response.status_code == 200 and "https://t.me/CornerShopBot?start=" in response.content.decode()
+    assert Preference.objects.get(customer=customer).messenger_link_code
+    assert not ConsentEvent.objects.exists()

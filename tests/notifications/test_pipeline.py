@@ -159,6 +159,36 @@ def test_weekly_cap_defers_then_suppresses(customer):
     assert len(mail.outbox) == 2
 
 
+def test_greetings_obey_the_weekly_cap_and_only_service_passes_it(customer, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.UTC), tick=False)
+    grant(customer, Channel.EMAIL)
+    _always_open(customer)
+    preference_update(customer=customer, max_per_week={"email": 1})
+    due_notification(customer, "promotion", context={"text": "x"}, dedupe_key="cap-g-1")
+    assert send_due() == {"sent": 1}
+    greeting = due_notification(customer, "greeting", context={"title": "Hi", "text": "x"}, dedupe_key="cap-g-2")
+    later_greeting = due_notification(
+        customer,
+        "greeting",
+        context={"text": "y"},
+        dedupe_key="cap-g-3",
+        deadline=timezone.now() + datetime.timedelta(days=9),
+    )
+    service = due_notification(customer, "service", dedupe_key="cap-g-4")
+    send_due()
+    for row in (greeting, later_greeting, service):
+        row.refresh_from_db()
+    assert (greeting.status, greeting.reason) == ("suppressed", "capped")
+    assert (later_greeting.status, later_greeting.reason) == ("deferred", "capped")
+    assert service.status == "sent" and len(mail.outbox) == 2
+
+
+def test_only_service_topics_may_pass_the_cap(db):
+    passing = set(Topic.objects.filter(counts_against_cap=False).values_list("code", flat=True))
+    assert passing == {"bonus-credited", "bonus-debited", "bonus-expiring", "bonus-expired", "opening-hours", "service"}
+    assert Topic._meta.get_field("counts_against_cap").default is True  # a topic staff add counts unless exempted
+
+
 def test_stale_expiry_warning_is_cancelled_and_fresh_one_renders_the_amount_left(customer, store_factory):
     store = store_factory()
     _always_open(customer)
@@ -333,3 +363,17 @@ def test_dispatcher_hands_each_channel_its_own_task(customer_factory, run_tasks_
         set(Notification.objects.filter(pk__in=ids).values_list("channel", flat=True)) for ids in batches
     ]
     assert sorted(map(sorted, channels_per_batch)) == [["email"], ["sms"]]
+
+
+def test_an_existing_installation_has_its_topics_capped_by_the_migration(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("notifications.migrations.0010_capped_topics")
+    Topic.objects.filter(code__in=["gift", "thanks", "service"]).update(counts_against_cap=False)  # as installed
+    migration.cap_topics(apps, None)
+    capped = dict(
+        Topic.objects.filter(code__in=["gift", "thanks", "service"]).values_list("code", "counts_against_cap")
+    )
+    assert capped == {"gift": True, "thanks": True, "service": False}
