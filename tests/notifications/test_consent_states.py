@@ -189,7 +189,8 @@ def test_a_customer_whose_rows_are_planned_in_bulk_obeys_the_standing_state(full
     grant(other, Channel.EMAIL)
     unsubscribe(full, "everything")
     new_marketing_topic("flash-sale", ["email"])
-    assert notify_many(customers=Customer.objects.all(), topic="flash-sale", context={}, dedupe_prefix="fs") == 2
+    report = notify_many(customers=Customer.objects.all(), topic="flash-sale", context={}, dedupe_prefix="fs")
+    assert (report.rows_written, report.queued, dict(report.suppressed)) == (2, 1, {"no_consent": 1})
     outcome = dict(Notification.objects.filter(topic__code="flash-sale").values_list("customer_id", "reason"))
     assert outcome == {full.pk: "no_consent", other.pk: ""}
 
