@@ -10,6 +10,30 @@ import sys
 import polib
 
 T = {
+    "No news or offers on any channel, including new topics: only the messages we must send you, about your purchases and bonus points.": (
+        "Ühegi kanali kaudu ei saadeta uudiseid ega pakkumisi, ka uutel teemadel: ainult sõnumid, mida peame teile saatma teie ostude ja boonuspunktide kohta.",
+        "Ei uutisia eikä tarjouksia millään kanavalla, ei myöskään uusista aiheista: vain viestit, jotka meidän on lähetettävä ostoksistasi ja bonuspisteistäsi.",
+        "Никаких новостей и предложений ни по одному каналу, в том числе по новым темам: только сообщения о ваших покупках и бонусных баллах, которые мы обязаны отправлять.",
+        "Inga nyheter eller erbjudanden i någon kanal, inte heller om nya ämnen: bara de meddelanden vi måste skicka om dina köp och bonuspoäng.",
+    ),
+    "No news or offers by %(channel)s, including new topics.": (
+        "Uudiseid ega pakkumisi ei saadeta kanalis %(channel)s, ka uutel teemadel.",
+        "Ei uutisia eikä tarjouksia kanavalla %(channel)s, ei myöskään uusista aiheista.",
+        "Никаких новостей и предложений по каналу %(channel)s, в том числе по новым темам.",
+        "Inga nyheter eller erbjudanden via %(channel)s, inte heller om nya ämnen.",
+    ),
+    "Nothing at all by %(channel)s, not even messages about your purchases and bonus points.": (
+        "Kanalis %(channel)s ei saadeta midagi, isegi mitte sõnumeid teie ostude ja boonuspunktide kohta.",
+        "Kanavalla %(channel)s ei lähetetä mitään, ei edes viestejä ostoksistasi ja bonuspisteistäsi.",
+        "По каналу %(channel)s ничего не отправляется, даже сообщения о покупках и бонусных баллах.",
+        "Ingenting alls via %(channel)s, inte ens meddelanden om dina köp och bonuspoäng.",
+    ),
+    "What you have already chosen": (
+        "Mida olete juba valinud",
+        "Mitä olet jo valinnut",
+        "Что вы уже выбрали",
+        "Vad du redan har valt",
+    ),
     "Skip to content": ("Edasi sisu juurde", "Siirry sisältöön", "Перейти к содержимому", "Hoppa till innehållet"),
     "Language": ("Keel", "Kieli", "Язык", "Språk"),
     "This link is no longer valid": (
