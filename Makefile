@@ -52,7 +52,14 @@ check: install
 		ALLOWED_HOSTS=crm.example.com PUBLIC_BASE_URL=https://crm.example.com \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-bench: install services
+# Benchmarks also install their peers (django-post-office), never needed by the product itself.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) services
 	$(BIN)/python bench/run.py
 
 # Customer-facing translations: extract, fill from bin/translations.py, compile (needs gettext's msgfmt).
