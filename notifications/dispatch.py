@@ -1,22 +1,34 @@
-"""The dispatcher: claim due rows, re-check each at send time, render, send, record.
+"""The dispatcher: claim due rows, re-check them as a batch, render, send, record.
 
-Claiming takes rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` and gives them a lease; a row
-whose worker died is claimed again when its lease runs out. Each row is then sent under its own
-row lock, so two workers holding the same ids (a broker redelivery) never send it twice.
+A batch goes through four steps and only the first and the last write:
+
+1. claim (``outbox.claim``): one short transaction leases up to N rows to this worker.
+2. decide: consent, contact, suppression, pause, quiet hours, window, weekly cap, deadline and
+   freshness are re-checked for the whole batch from a fixed number of queries; a channel that
+   can no longer be used falls back along the topic's chain when another channel is free.
+3. send: provider calls happen outside any database transaction, each with a key derived from
+   the notification (the e-mail Message-ID, ``Message.idempotency_key``), so a retry after a
+   crash is the same message to the provider and to the recipient's mail client.
+4. record (``outbox.record``): the outcomes in bulk, fenced by the claim's token, at the end of
+   the batch or every ``NOTIFICATION_RECORD_SECONDS`` while a slow provider is being called.
+
+A worker that dies between sending and recording leaves its rows ``sending``; when the lease runs
+out they are claimed again and re-sent under the same idempotency key.
 """
 
 import datetime
 import logging
+import time
+from collections import Counter
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from loyalty.program import program_zone
-from notifications import freshness
+from notifications import freshness, outbox
 from notifications.channels import ProviderError, backend_for
-from notifications.models import Channel, LetterBatch, MessageTemplate, Notification, Preference
+from notifications.models import Channel, LetterBatch, MessageTemplate, Notification, Preference, Topic
+from notifications.outbox import Claim, Outcome
 from notifications.policy import (
     ConsentBook,
     contact_point,
@@ -34,50 +46,48 @@ logger = logging.getLogger(__name__)
 Status = Notification.Status
 Reason = Notification.Reason
 ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is inside it
+# Channels that may stand in for one the customer can no longer get (consent, contact, bounce).
+FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
 
 
-def claim_due(*, now: datetime.datetime | None = None, limit: int | None = None) -> list[int]:
-    """Lease up to ``limit`` due rows (and rows whose lease ran out) to the caller."""
-    now = now or timezone.now()
-    limit = limit or settings.NOTIFICATION_BATCH_SIZE
-    lease_until = now + datetime.timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(status__in=[Status.SCHEDULED, Status.DEFERRED], send_at__lte=now)
-                | Q(status=Status.SENDING, lease_until__lt=now)
-            )
-            .order_by("send_at", "id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(
-                status=Status.SENDING, lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now
-            )
-    return ids
+def drain(
+    *,
+    now: datetime.datetime | None = None,
+    channel: str | None = None,
+    max_batches: int | None = None,
+    max_seconds: float | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """Claim and deliver batch after batch until nothing is due; returns how many ended in each status.
 
-
-def dispatch_due(*, now: datetime.datetime | None = None, max_batches: int = 50) -> int:
-    """Claim due rows batch by batch and hand them to workers, one task per channel.
-
-    Splitting by channel keeps a slow provider (an SMS gateway timing out) from holding up the
-    e-mails claimed with it: each channel's task runs on its own worker slot.
+    ``now`` fixes the clock (tests); ``channel`` drains one channel's rows only, so a slow SMS
+    gateway never holds up e-mail; ``max_batches``/``max_seconds`` bound one task's work.
     """
-    from notifications.tasks import send_batch_task
-
-    claimed = 0
-    for _ in range(max_batches):
-        ids = claim_due(now=now)
-        if not ids:
+    totals: Counter = Counter()
+    started = time.monotonic()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
-        by_channel: dict[str, list[int]] = {}
-        for pk, channel in Notification.objects.filter(pk__in=ids).values_list("pk", "channel").order_by("pk"):
-            by_channel.setdefault(channel, []).append(pk)
-        for channel_ids in by_channel.values():
-            send_batch_task.delay(channel_ids)
-        claimed += len(ids)
-    return claimed
+        at = now or timezone.now()
+        claims = outbox.claim(now=at, limit=limit or settings.NOTIFICATION_BATCH_SIZE, channel=channel)
+        if not claims:
+            break
+        totals.update(deliver(claims, now=at))
+        batches += 1
+    return dict(totals)
+
+
+def due_channels(*, now: datetime.datetime | None = None) -> list[str]:
+    """Channels with rows due or stranded, so beat wakes one drainer per channel that has work."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(status__in=outbox.WAITING, send_at__lte=now)
+    stranded = Notification.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    return sorted(
+        channel
+        for channel in Channel.values
+        if due.filter(channel=channel).exists() or stranded.filter(channel=channel).exists()
+    )
 
 
 class _Batch:
@@ -89,140 +99,204 @@ class _Batch:
         self.book = ConsentBook.for_customers(customer_ids)
         self.suppressed = suppressed_contacts({row.customer_id: row.customer for row in rows}.values())
         self.sent = recent_counted_sends(customer_ids, now=now)
-        topics = {row.topic_id for row in rows}
-        self.templates = {
-            (t.topic_id, t.channel, t.language): t for t in MessageTemplate.objects.filter(topic_id__in=topics)
-        }
+        self.templates = _templates({row.topic_id for row in rows})
+        self.fresh = freshness.check_batch(rows)
+        self._siblings: set[str] | None = None
+        self._rows = rows
 
-    def count_send(self, row: Notification, at: datetime.datetime) -> None:
-        count, oldest = self.sent.get((row.customer_id, row.channel), (0, at))
-        self.sent[(row.customer_id, row.channel)] = (count + 1, min(oldest, at))
+    def count_send(self, row: Notification, channel: str, at: datetime.datetime) -> None:
+        count, oldest = self.sent.get((row.customer_id, channel), (0, at))
+        self.sent[(row.customer_id, channel)] = (count + 1, min(oldest, at))
 
-
-def send_batch(ids: list[int], *, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Send the rows of one claimed batch; returns how many ended in each status."""
-    now = now or timezone.now()
-    rows = list(
-        Notification.objects.filter(pk__in=ids, status=Status.SENDING)
-        .select_related("customer", "topic")
-        .order_by("id")
-    )
-    if not rows:
-        return {}
-    batch = _Batch(rows, now)
-    outcome: dict[str, int] = {}
-    for row in rows:
-        status = _send_one(row, batch, now)
-        outcome[status] = outcome.get(status, 0) + 1
-    return outcome
+    def taken_channels(self, row: Notification) -> set[str]:
+        """Channels the same occasion already has a row on (read once per batch, when first needed)."""
+        if self._siblings is None:
+            keys = [f"{_occasion(r)}:{channel}" for r in self._rows for channel in Channel.values]
+            self._siblings = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        return {channel for channel in Channel.values if f"{_occasion(row)}:{channel}" in self._siblings}
 
 
-def _finish(row: Notification, status: str, reason: str = "", detail: str = "", **fields) -> str:
-    updated = Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=status, reason=reason, detail=detail[:255], lease_until=None, updated_at=timezone.now(), **fields
-    )
-    if status == Status.DEFERRED and fields.get("send_at") is None:
-        raise AssertionError("a deferred row needs its new send_at")
-    return status if updated else "skipped"
+def _occasion(row: Notification) -> str:
+    """The occasion's key without the channel suffix ``notify`` adds to each row's dedupe key."""
+    return row.dedupe_key.rsplit(":", 1)[0]
 
 
-def _defer_or_suppress(row, batch, *, earliest, reason) -> str:
+def _templates(topic_ids: set[int]) -> dict:
+    return {(t.topic_id, t.channel, t.language): t for t in MessageTemplate.objects.filter(topic_id__in=topic_ids)}
+
+
+def _problem(row: Notification, channel: str, batch: _Batch) -> str:
+    customer = row.customer
+    preference = batch.preferences.get(customer.pk)
+    address = contact_point(customer, channel, preference)
+    if not address:
+        return Reason.NO_CONTACT
+    if (channel, address) in batch.suppressed:
+        return Reason.SUPPRESSED_CONTACT
+    if not batch.book.allows(customer.pk, channel, row.topic):
+        return Reason.NO_CONSENT
+    return ""
+
+
+def _fallback(row: Notification, batch: _Batch) -> str | None:
+    """Another channel of the topic's chain this customer can get now, not used by the occasion yet."""
+    topic, preference = row.topic, batch.preferences.get(row.customer_id)
+    preferred = (preference.preferred_channels or {}).get(topic.code) if preference else None
+    chain = [c for c in dict.fromkeys([preferred, *topic.channels, *topic.alternatives]) if c]
+    allowed = set(topic.channels) | set(topic.alternatives)
+    taken = batch.taken_channels(row)
+    for channel in chain:
+        if channel in allowed and channel not in taken and channel in settings.NOTIFICATION_BACKENDS:
+            if not _problem(row, channel, batch):
+                return channel
+    return None
+
+
+def _deferral(row: Notification, batch: _Batch, *, channel: str, earliest, reason, token) -> Outcome:
     slot, why_not = schedule_slot(
         customer=row.customer,
         topic=row.topic,
-        channel=row.channel,
+        channel=channel,
         preference=batch.preferences.get(row.customer_id),
         earliest=earliest,
         deadline=row.deadline,
         use_best_hour=False,
     )
     if slot is None:
-        return _finish(row, Status.SUPPRESSED, reason if reason != Reason.QUIET_HOURS else (why_not or reason))
-    return _finish(row, Status.DEFERRED, reason, send_at=slot)
+        final = reason if reason != Reason.QUIET_HOURS else (why_not or reason)
+        return Outcome(row.pk, token, Status.SUPPRESSED, final, channel=channel)
+    return Outcome(row.pk, token, Status.DEFERRED, reason, send_at=slot, channel=channel)
 
 
-def _send_one(row: Notification, batch: _Batch, now: datetime.datetime) -> str:
-    with transaction.atomic():
-        # The row lock makes the send exclusive: a second holder of this id waits, then sees it done.
-        locked = Notification.objects.select_for_update().filter(pk=row.pk, status=Status.SENDING).first()
-        if locked is None:
-            return "skipped"
-        customer, topic = row.customer, row.topic
-        preference = batch.preferences.get(customer.pk)
-        if not customer.is_active:
-            return _finish(row, Status.SUPPRESSED, Reason.INACTIVE)
-        if now > row.deadline:
-            return _finish(row, Status.SUPPRESSED, Reason.DEADLINE)
-        address = contact_point(customer, row.channel, preference)
-        if not address:
-            return _finish(row, Status.SUPPRESSED, Reason.NO_CONTACT)
-        if (row.channel, address) in batch.suppressed:
-            return _finish(row, Status.SUPPRESSED, Reason.SUPPRESSED_CONTACT)
-        if not batch.book.allows(customer.pk, row.channel, topic):
-            return _finish(row, Status.SUPPRESSED, Reason.NO_CONSENT)
-        if topic.is_marketing and preference and preference.paused_until:
-            if now.astimezone(customer.zone).date() <= preference.paused_until:
-                return _defer_or_suppress(row, batch, earliest=now, reason=Reason.PAUSED)
-        # Quiet hours and the customer's window (and weekdays for flexible topics), now.
-        window = window_for(topic, row.channel, preference)
-        flexible = topic.urgency == topic.Urgency.FLEXIBLE
-        slot = next_slot(
-            earliest=now,
-            zone=customer.zone,
-            window=window,
-            deadline=row.deadline,
-            weekdays=(preference.weekdays if preference and flexible else None),
-        )
-        if slot is None:
-            return _finish(row, Status.SUPPRESSED, Reason.QUIET_HOURS if window is None else Reason.DEADLINE)
-        if slot > now + ON_TIME:
-            return _finish(row, Status.DEFERRED, Reason.QUIET_HOURS, send_at=slot)
-        # Frequency cap over the rolling week.
-        cap = weekly_cap(row.channel, preference) if topic.counts_against_cap else None
-        if cap is not None:
-            count, oldest = batch.sent.get((customer.pk, row.channel), (0, now))
-            if count >= cap:
-                return _defer_or_suppress(
-                    row, batch, earliest=oldest + datetime.timedelta(days=7), reason=Reason.CAPPED
-                )
-        context = row.context
-        if topic.freshness_check:
-            context = freshness.CHECKS[topic.freshness_check](row)
-            if context is None:
-                return _finish(row, Status.CANCELLED, Reason.STALE)
-            row.context = context
-        language = (preference.language if preference and preference.language else "") or customer.language
-        try:
-            message = render(
-                row, template=pick_template(batch.templates, row, language), language=language, preference=preference
+def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime) -> Outcome | tuple:
+    """The row's fate by the rules as they stand now: an Outcome, or (message, outcome-to-be) to send."""
+    customer, topic = row.customer, row.topic
+    preference = batch.preferences.get(customer.pk)
+    channel, detail = row.channel, ""
+
+    def done(status, reason="", **fields):
+        note = "; ".join(filter(None, [detail, fields.pop("detail", "")]))
+        return Outcome(row.pk, token, status, reason, detail=note, channel=channel, **fields)
+
+    if not customer.is_active:
+        return done(Status.SUPPRESSED, Reason.INACTIVE)
+    if now > row.deadline:
+        return done(Status.SUPPRESSED, Reason.DEADLINE)
+    problem = _problem(row, channel, batch)
+    if problem in FALLBACK_REASONS:
+        substitute = _fallback(row, batch)
+        if substitute:
+            detail = f"fell back from {channel}: {problem}"
+            channel, problem = substitute, ""
+    if problem:
+        return done(Status.SUPPRESSED, problem)
+    if topic.is_marketing and preference and preference.paused_until:
+        if now.astimezone(customer.zone).date() <= preference.paused_until:
+            return _deferral(row, batch, channel=channel, earliest=now, reason=Reason.PAUSED, token=token)
+    # Quiet hours and the customer's window (and weekdays for flexible topics), now.
+    window = window_for(topic, channel, preference)
+    flexible = topic.urgency == Topic.Urgency.FLEXIBLE
+    slot = next_slot(
+        earliest=now,
+        zone=customer.zone,
+        window=window,
+        deadline=row.deadline,
+        weekdays=(preference.weekdays if preference and flexible else None),
+    )
+    if slot is None:
+        return done(Status.SUPPRESSED, Reason.QUIET_HOURS if window is None else Reason.DEADLINE)
+    if slot > now + ON_TIME:
+        return done(Status.DEFERRED, Reason.QUIET_HOURS, send_at=slot)
+    # Frequency cap over the rolling week.
+    cap = weekly_cap(channel, preference) if topic.counts_against_cap else None
+    if cap is not None:
+        count, oldest = batch.sent.get((customer.pk, channel), (0, now))
+        if count >= cap:
+            return _deferral(
+                row,
+                batch,
+                channel=channel,
+                earliest=oldest + datetime.timedelta(days=7),
+                reason=Reason.CAPPED,
+                token=token,
             )
-        except RenderError as exc:
-            return _finish(row, Status.SUPPRESSED, exc.reason, exc.detail)
-        try:
-            provider_id = backend_for(row.channel).send(message)
-        except ProviderError as exc:
-            logger.warning("notification %s: provider error: %s", row.pk, exc)
-            if exc.permanent or row.attempts + 1 >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                return _finish(row, Status.FAILED, Reason.PROVIDER_ERROR, str(exc))
-            retry_at = now + datetime.timedelta(minutes=2 ** (row.attempts + 1))
-            return _finish(row, Status.SCHEDULED, Reason.PROVIDER_ERROR, str(exc), send_at=retry_at)
-        batch.count_send(row, now)
-        extra = {}
-        status = Status.SENT
-        if row.channel == Channel.SMS:
-            extra["sms_encoding"], extra["sms_segments"] = sms_segments(message.body)
-        elif row.channel == Channel.POSTAL:
-            # Filed into the day's batch; it counts as sent when staff mark the batch posted.
-            day = now.astimezone(program_zone()).date()
-            extra["letter_batch"], _created = LetterBatch.objects.get_or_create(day=day)
-            status = Status.PRINTING
-        return _finish(
-            row,
-            status,
-            **extra,
-            sent_at=now if status == Status.SENT else None,
-            provider_message_id=provider_id[:255],
-            subject=message.subject[:255],
-            body=message.body,
-            context=context,
+    context = row.context
+    if topic.freshness_check:
+        context = batch.fresh.get(row.pk)
+        if context is None:
+            return done(Status.CANCELLED, Reason.STALE)
+        row.context = context
+    language = (preference.language if preference and preference.language else "") or customer.language
+    row.channel = channel
+    try:
+        message = render(
+            row, template=pick_template(batch.templates, row, language), language=language, preference=preference
         )
+    except RenderError as exc:
+        return done(Status.SUPPRESSED, exc.reason, detail=exc.detail)
+    batch.count_send(row, channel, now)
+    return message, done(Status.SENT, context=context, subject=message.subject, body=message.body)
+
+
+def deliver(claims: list[Claim], *, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Deliver one claimed batch; returns how many rows ended in each status ("skipped": lease lost)."""
+    now = now or timezone.now()
+    tokens = {claim.id: claim.token for claim in claims}
+    rows = list(Notification.objects.filter(pk__in=tokens, status=Status.SENDING).select_related("customer", "topic"))
+    rows.sort(key=lambda row: row.pk)
+    if not rows:
+        return {}
+    batch = _Batch(rows, now)
+    decided = [_decide(row, batch, tokens[row.pk], now) for row in rows]
+    outcomes = [item for item in decided if isinstance(item, Outcome)]
+    to_send = [item for item in decided if not isinstance(item, Outcome)]
+    letter_batch_id = None
+    if any(outcome.channel == Channel.POSTAL for _message, outcome in to_send):
+        day = now.astimezone(program_zone()).date()
+        letter_batch_id = LetterBatch.objects.get_or_create(day=day)[0].pk
+    totals: Counter = Counter()
+    recorded = _send_all(to_send, outcomes, letter_batch_id, now=now)
+    for outcome in outcomes:
+        totals[outcome.status if outcome.id in recorded else "skipped"] += 1
+    return dict(totals)
+
+
+def _send_all(to_send, outcomes: list[Outcome], letter_batch_id, *, now) -> set[int]:
+    """Call the providers (no transaction is open here) and record as we go; returns recorded ids.
+
+    Each provider's outcome is appended to ``outcomes``, so the caller counts every row.
+    """
+    recorded: set[int] = set()
+    pending: list[Outcome] = list(outcomes)
+    last_record = time.monotonic()
+    backends: dict[str, object] = {}
+    for message, outcome in to_send:
+        backend = backends.setdefault(outcome.channel, backend_for(outcome.channel))
+        row_attempts = outcome.token
+        try:
+            provider_id = backend.send(message)
+        except ProviderError as exc:
+            logger.warning("notification %s: provider error: %s", outcome.id, exc)
+            if exc.permanent or row_attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                outcome = Outcome(outcome.id, outcome.token, Status.FAILED, Reason.PROVIDER_ERROR, str(exc))
+            else:
+                retry_at = now + datetime.timedelta(minutes=2**row_attempts)
+                outcome = Outcome(
+                    outcome.id, outcome.token, Status.SCHEDULED, Reason.PROVIDER_ERROR, str(exc), send_at=retry_at
+                )
+        else:
+            outcome.provider_message_id = provider_id
+            if outcome.channel == Channel.SMS:
+                outcome.sms_encoding, outcome.sms_segments = sms_segments(message.body)
+            if outcome.channel == Channel.POSTAL:
+                # Filed into the day's batch; it counts as sent when staff mark the batch posted.
+                outcome.status, outcome.letter_batch_id = Status.PRINTING, letter_batch_id
+            else:
+                outcome.sent_at = now
+        outcomes.append(outcome)
+        pending.append(outcome)
+        if time.monotonic() - last_record >= settings.NOTIFICATION_RECORD_SECONDS:
+            recorded |= outbox.record(pending, now=now)
+            pending, last_record = [], time.monotonic()
+    recorded |= outbox.record(pending, now=now)
+    return recorded

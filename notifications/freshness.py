@@ -1,7 +1,11 @@
 """Checks a topic can declare, run at send time: is the message still true, and with what numbers?
 
-Each returns the context to render with (updated), or None when the message is stale.
+Each check takes the rows of one batch that declare it and returns, per row id, the context to
+render with (updated) or None when the message is stale: one query per check and batch.
 """
+
+import logging
+from collections import defaultdict
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -9,16 +13,38 @@ from django.utils import timezone
 from loyalty.models import BonusLot
 from notifications.models import Notification
 
+logger = logging.getLogger(__name__)
 
-def expiry_points(notification: Notification) -> dict | None:
+
+def expiry_points(rows: list[Notification]) -> dict[int, dict | None]:
     """An expiry warning is about points still there: render the amount left, or cancel."""
-    lot_ids = notification.context.get("lot_ids") or []
-    left = BonusLot.objects.filter(pk__in=lot_ids, remaining__gt=0, expires_at__gt=timezone.now()).aggregate(
-        total=Sum("remaining")
-    )["total"]
-    if not left:
-        return None
-    return {**notification.context, "points": left}
+    lot_ids = {lot for row in rows for lot in row.context.get("lot_ids") or []}
+    left = dict(
+        BonusLot.objects.filter(pk__in=lot_ids, remaining__gt=0, expires_at__gt=timezone.now())
+        .values_list("pk")
+        .annotate(total=Sum("remaining"))
+    )
+    result = {}
+    for row in rows:
+        points = sum(left.get(lot, 0) for lot in row.context.get("lot_ids") or [])
+        result[row.pk] = {**row.context, "points": points} if points else None
+    return result
 
 
 CHECKS = {"expiry_points": expiry_points}
+
+
+def check_batch(rows: list[Notification]) -> dict[int, dict | None]:
+    """Every declared check for a batch: row id → fresh context, or None when stale."""
+    by_check: dict[str, list[Notification]] = defaultdict(list)
+    for row in rows:
+        if row.topic.freshness_check:
+            by_check[row.topic.freshness_check].append(row)
+    result: dict[int, dict | None] = {}
+    for check, checked in by_check.items():
+        if check not in CHECKS:
+            logger.warning("unknown freshness check %r: rows sent as they are", check)
+            result.update({row.pk: row.context for row in checked})
+            continue
+        result.update(CHECKS[check](checked))
+    return result

@@ -1,8 +1,10 @@
 """Writes of the notification engine: the outbox, consent and preferences."""
 
 import datetime
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -58,10 +60,19 @@ def schedule_slot(
     return slot, ("" if slot else Reason.DEADLINE)
 
 
-def _kick_dispatcher() -> None:
-    from notifications.tasks import dispatch_due_task
+_last_nudge: dict[str, float] = {}
 
-    nudge(dispatch_due_task)
+
+def _kick_dispatcher(channels: set[str]) -> None:
+    """Wake a drainer for each channel with rows due now: best effort, at most twice a second per
+    channel and process, so a burst of sales becomes a handful of tasks, not one per sale."""
+    from notifications.tasks import drain_task
+
+    for channel in sorted(channels):
+        at = time.monotonic()
+        if at - _last_nudge.get(channel, -1.0) >= 0.5:
+            _last_nudge[channel] = at
+            nudge(drain_task, channel)
 
 
 def _outbox_rows(
@@ -109,8 +120,9 @@ def _outbox_rows(
 def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        if any(row.status == Status.SCHEDULED and row.send_at <= now for row in rows):
-            transaction.on_commit(_kick_dispatcher, robust=True)
+        due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
+        if due:
+            transaction.on_commit(partial(_kick_dispatcher, due), robust=True)
 
 
 def notify(

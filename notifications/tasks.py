@@ -1,18 +1,27 @@
 from celery import shared_task
+from django.conf import settings
 
+from config.celery import nudge
 from notifications import dispatch
 
 
 @shared_task
-def dispatch_due_task() -> int:
-    """Beat, every few seconds: claim due rows and hand them out in batches of ids."""
-    return dispatch.dispatch_due()
+def dispatch_due_task() -> list[str]:
+    """Beat, every few seconds: wake one drainer per channel that has rows due (or stranded)."""
+    channels = dispatch.due_channels()
+    for channel in channels:
+        nudge(drain_task, channel)
+    return channels
 
 
-@shared_task(bind=True, max_retries=3, default_retry_delay=10)
-def send_batch_task(self, ids: list[int]) -> dict:
-    """Send one claimed batch. Rows not finished here keep their lease and are claimed again."""
-    return dispatch.send_batch(ids)
+@shared_task
+def drain_task(channel: str | None = None) -> dict:
+    """Claim, send and record batch after batch of one channel's due rows, for a bounded time.
+
+    Rows left when the time is up wait for the next wake-up; rows of a worker that died are
+    claimed again when their lease runs out.
+    """
+    return dispatch.drain(channel=channel, max_seconds=settings.NOTIFICATION_DRAIN_SECONDS)
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)

@@ -222,6 +222,10 @@ NOTIFICATION_DEFAULT_WINDOW = ("09:00", "20:00")  # a customer's window when the
 NOTIFICATION_DEFAULT_MAX_PER_WEEK = {"email": 2, "sms": 1, "messenger": 2, "postal": 1}
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=100)
+# While a slow provider is being called, outcomes are written at least this often (a crash
+# re-sends at most this much, under the same idempotency keys).
+NOTIFICATION_RECORD_SECONDS = env.float("NOTIFICATION_RECORD_SECONDS", default=1.0)
+NOTIFICATION_DRAIN_SECONDS = env.float("NOTIFICATION_DRAIN_SECONDS", default=50)  # one drain task's time budget
 NOTIFICATION_MAX_ATTEMPTS = 5
 # Dotted paths of channel backends; e-mail goes through Django's mail API (so any anymail ESP works).
 NOTIFICATION_BACKENDS = {

@@ -1,4 +1,8 @@
+import hashlib
+import hmac
 from dataclasses import dataclass, field
+
+from django.conf import settings
 
 
 class ProviderError(Exception):
@@ -18,6 +22,17 @@ class Message:
     html: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     sender: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt at this notification: providers and receivers deduplicate on it."""
+        return idempotency_key(self.notification_id)
+
+
+def idempotency_key(notification_id: int) -> str:
+    """Stable per notification and installation, not guessable from the id alone."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"notification:{notification_id}".encode(), hashlib.sha256)
+    return f"n{notification_id}-{digest.hexdigest()[:16]}"
 
 
 class ChannelBackend:

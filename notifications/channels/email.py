@@ -1,16 +1,21 @@
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import make_msgid
 
 from notifications.channels.base import ChannelBackend, Message, ProviderError
+
+
+def message_id_for(message: Message) -> str:
+    """The same Message-ID on every attempt, so a re-send after a crash is one message to the
+    recipient's mail client and to ESPs that deduplicate."""
+    domain = settings.BRAND_SENDER_EMAIL.rsplit("@", 1)[-1]
+    return f"<{message.idempotency_key}@{domain}>"
 
 
 class EmailChannel(ChannelBackend):
     """Through Django's mail API: any EMAIL_BACKEND, including every django-anymail ESP."""
 
     def send(self, message: Message) -> str:
-        domain = settings.BRAND_SENDER_EMAIL.rsplit("@", 1)[-1]
-        message_id = make_msgid(idstring=f"n{message.notification_id}", domain=domain)
+        message_id = message_id_for(message)
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body,

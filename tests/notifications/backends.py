@@ -7,7 +7,8 @@ class BrokenEmail(ChannelBackend):
 
 
 class SlowFileChannel(ChannelBackend):
-    """Used by a real worker in the Celery tests: takes its time, then records the send in a file."""
+    """A provider for a real worker in the Celery tests: takes its time, then accepts the message
+    and logs the attempt, with its idempotency key, in a file (what the provider saw)."""
 
     def send(self, message):
         import json
@@ -16,7 +17,8 @@ class SlowFileChannel(ChannelBackend):
 
         time.sleep(float(os.environ.get("SLOW_CHANNEL_SECONDS", "0")))
         with open(os.environ["SLOW_CHANNEL_FILE"], "a") as file:
-            file.write(json.dumps({"n": message.notification_id, "pid": os.getpid()}) + "\n")
+            record = {"n": message.notification_id, "key": message.idempotency_key, "pid": os.getpid()}
+            file.write(json.dumps(record) + "\n")
             file.flush()
             os.fsync(file.fileno())
-        return f"slow-{message.notification_id}"
+        return f"slow-{message.idempotency_key}"

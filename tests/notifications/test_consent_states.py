@@ -121,7 +121,9 @@ def test_no_more_by_sms_holds_for_new_topics_falls_back_to_email_and_keeps_servi
     assert (credited.channel, credited.status) == ("sms", "scheduled")
     send_due()
     queued.refresh_from_db()
-    assert (queued.status, queued.reason) == ("suppressed", "no_consent")
+    # At send time the queued SMS falls back along the topic's chain to e-mail (which has no template yet).
+    assert (queued.channel, queued.status, queued.reason) == ("email", "suppressed", "no_template")
+    assert queued.detail.startswith("fell back from sms: no_consent")
     credited.refresh_from_db()
     assert credited.status == "sent" and [m.body for m in sms_outbox] == [credited.body]
 

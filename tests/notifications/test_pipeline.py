@@ -1,6 +1,7 @@
 import datetime
 import json
 import threading
+import time
 import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from loyalty import services as loyalty
 from loyalty.models import BonusLot
-from notifications import dispatch
+from notifications import dispatch, outbox
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
 from notifications.policy import ConsentBook
 from notifications.services import consent_record, notify, preference_update
@@ -22,12 +23,8 @@ Status = Notification.Status
 
 
 def send_due(now=None):
-    """What beat + a worker do, in-process: claim due rows and send the batches."""
-    outcome = {}
-    while ids := dispatch.claim_due(now=now):
-        for status, count in dispatch.send_batch(ids, now=now).items():
-            outcome[status] = outcome.get(status, 0) + count
-    return outcome
+    """What beat + a worker do, in-process: claim due rows and deliver them, batch after batch."""
+    return dispatch.drain(now=now)
 
 
 def grant(customer, channel, topic=None, source=ConsentEvent.Source.SURVEY):
@@ -297,10 +294,10 @@ def test_two_dispatchers_racing_never_send_a_message_twice(customer_factory):
         barrier.wait(timeout=20)
         try:
             claimed = []
-            while ids := dispatch.claim_due(limit=7):
-                claimed.extend(ids)
-                dispatch.send_batch(ids)
-                dispatch.send_batch(ids)  # a broker redelivery of the same batch
+            while claims := outbox.claim(now=timezone.now(), limit=7):
+                claimed.extend(claim.id for claim in claims)
+                dispatch.deliver(claims)
+                dispatch.deliver(claims)  # a broker redelivery of the same batch: its rows are no longer sending
             return claimed
         finally:
             connection.close()
@@ -313,13 +310,14 @@ def test_two_dispatchers_racing_never_send_a_message_twice(customer_factory):
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_dispatcher_batch_uses_a_bounded_number_of_queries(customer_factory, django_assert_max_num_queries):
-    for customer in customer_factory.create_batch(20):
+def test_a_batch_of_100_takes_a_constant_number_of_queries(customer_factory, django_assert_max_num_queries):
+    for customer in customer_factory.create_batch(100):
         due_notification(customer, "service")
-    ids = dispatch.claim_due()
-    # Per row a constant four (savepoint, row lock, finish, release); per batch a fixed handful.
-    with django_assert_max_num_queries(4 * len(ids) + 8):
-        assert dispatch.send_batch(ids) == {"sent": 20}
+    claims = outbox.claim(now=timezone.now(), limit=100)
+    assert len(claims) == 100
+    # Rows, preferences, consent, suppressions, recent sends, templates, the bulk record: no query per row.
+    with django_assert_max_num_queries(8):
+        assert dispatch.deliver(claims) == {"sent": 100}
 
 
 def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max_num_queries):
@@ -347,22 +345,22 @@ def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max
     assert Notification.objects.filter(dedupe_key__startswith="camp-1:").count() == 30
 
 
-def test_dispatcher_hands_each_channel_its_own_task(customer_factory, run_tasks_inline, monkeypatch):
-    """A slow SMS gateway must not hold up e-mails: batches are split by channel."""
+def test_each_channel_has_its_own_drainer(customer_factory, run_tasks_inline, monkeypatch):
+    """A slow SMS gateway must not hold up e-mails: beat wakes one drainer per channel with work."""
+    from notifications import tasks
+
     customers = customer_factory.create_batch(3)
     rows = [
         due_notification(c, "service", channel=ch, dedupe_key=f"split-{c.pk}-{ch}")
         for c in customers
         for ch in ("email", "sms")
     ]
-    batches = []
-    real = dispatch.send_batch
-    monkeypatch.setattr(dispatch, "send_batch", lambda ids, **kw: batches.append(sorted(ids)) or real(ids, **kw))
-    assert dispatch.dispatch_due() == len(rows)
-    channels_per_batch = [
-        set(Notification.objects.filter(pk__in=ids).values_list("channel", flat=True)) for ids in batches
-    ]
-    assert sorted(map(sorted, channels_per_batch)) == [["email"], ["sms"]]
+    drained = []
+    real = dispatch.drain
+    monkeypatch.setattr(dispatch, "drain", lambda **kw: drained.append(kw["channel"]) or real(**kw))
+    assert tasks.dispatch_due_task() == ["email", "sms"]
+    assert sorted(drained) == ["email", "sms"]
+    assert set(Notification.objects.filter(pk__in=[r.pk for r in rows]).values_list("status", flat=True)) == {"sent"}
 
 
 def test_an_existing_installation_has_its_topics_capped_by_the_migration(db):
@@ -377,3 +375,34 @@ def test_an_existing_installation_has_its_topics_capped_by_the_migration(db):
         Topic.objects.filter(code__in=["gift", "thanks", "service"]).values_list("code", "counts_against_cap")
     )
     assert capped == {"gift": True, "thanks": True, "service": False}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_under_backlog_a_lease_starts_when_the_work_does_so_no_row_is_claimed_twice(
+    customer_factory, settings, monkeypatch
+):
+    """Claims are taken by the worker that sends, batch by batch, so a backlog never outlives leases."""
+    settings.NOTIFICATION_LEASE_SECONDS = 1
+    sends: list[int] = []
+
+    class SlowProvider:
+        def send(self, message):
+            time.sleep(0.05)
+            sends.append(message.notification_id)
+            return f"p-{message.idempotency_key}"
+
+    customers = customer_factory.create_batch(6)
+    rows = [due_notification(c, "service", dedupe_key=f"backlog-{c.pk}-{i}") for c in customers for i in range(8)]
+    # Two drainers work through 48 rows in batches of 6: about 1.2 s of sending, longer than one lease.
+    monkeypatch.setattr(dispatch, "backend_for", lambda channel: SlowProvider())
+
+    def drainer(_):
+        try:
+            return dispatch.drain(limit=6)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(drainer, range(2)))
+    assert sorted(sends) == sorted(r.pk for r in rows)  # each sent once
+    assert set(Notification.objects.values_list("status", "attempts")) == {("sent", 1)}  # each claimed once
