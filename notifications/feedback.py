@@ -10,6 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -170,143 +171,225 @@ def _reply_text(action: str, topic: Topic | None, language: str) -> str:
 
 
 def inbound_sms_handle(*, provider: str, message_id: str, sender: str, body: str) -> InboundMessage | None:
-    """Act on a customer's SMS once: STOP/START change consent, HELP answers, anything else goes to staff.
+    """Store a customer's SMS first (a replay stores nothing), then act on it.
 
-    A replayed message (same provider id) does nothing. Keyword replies get exactly one confirmation.
+    STOP/START change consent, HELP answers, anything else goes to staff. Acting happens in its
+    own transaction after the row is stored: if it fails, the row waits for the sweeper
+    (``inbound_sweep``) and the provider still gets its 200, so nothing a customer sent is lost.
     """
+    inbound, created = InboundMessage.objects.get_or_create(
+        provider_message_id=message_id,
+        defaults={
+            "provider": provider,
+            "channel": Channel.SMS,
+            "sender": sender,
+            "body": body,
+            "action": InboundMessage.Action.OTHER,
+        },
+    )
+    if not created:
+        return None
+    return _process_now(inbound)
+
+
+def _process_now(inbound: InboundMessage) -> InboundMessage:
+    try:
+        inbound_process(inbound.pk)
+    except Exception:  # stored already: the sweeper acts on it later
+        logger.exception("inbound message %s stored, not yet processed", inbound.pk)
+    return InboundMessage.objects.get(pk=inbound.pk)
+
+
+def inbound_process(inbound_id: int) -> bool:
+    """Act on one stored inbound message, once (under its row lock); its reply goes out after commit."""
     from notifications.tasks import send_inbound_reply_task
 
-    customer = customer_find(phone=sender)
-    action, topic_code = keywords.parse(body)
-    topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
     with transaction.atomic():
-        inbound, created = InboundMessage.objects.get_or_create(
-            provider_message_id=message_id,
-            defaults={
-                "provider": provider,
-                "sender": sender,
-                "body": body,
-                "customer": customer,
-                "action": action,
-                "topic": topic,
-            },
-        )
-        if not created:
-            return None
-        if customer is not None and action in ("stop", "start"):
-            consent_record(
-                customer=customer,
-                channel=Channel.SMS,
-                topic=topic,
-                action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
-                source=ConsentEvent.Source.KEYWORD,
-                wording=body[:500],
-            )
-        if action == "other":
-            if customer is not None:
-                interaction_record(
-                    customer=customer,
-                    kind=Interaction.Kind.MESSAGE,
-                    summary=_("SMS from the customer: %(text)s") % {"text": body},
-                )
+        inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id, processed_at__isnull=True).first()
+        if inbound is None:
+            return False
+        if inbound.provider == "telegram":
+            _telegram_process(inbound)
         else:
-            inbound.reply = _reply_text(action, topic, customer.language if customer else settings.LANGUAGE_CODE)
-            inbound.save(update_fields=["reply"])
+            _sms_process(inbound)
+        inbound.processed_at = timezone.now()
+        inbound.save()
+        if inbound.reply:
             transaction.on_commit(partial(nudge, send_inbound_reply_task, inbound.pk), robust=True)
-    return inbound
+    return True
+
+
+def _sms_process(inbound: InboundMessage) -> None:
+    customer = customer_find(phone=inbound.sender)
+    action, topic_code = keywords.parse(inbound.body)
+    topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
+    inbound.customer, inbound.action, inbound.topic = customer, action, topic
+    if customer is not None and action in ("stop", "start"):
+        consent_record(
+            customer=customer,
+            channel=Channel.SMS,
+            topic=topic,
+            action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
+            source=ConsentEvent.Source.KEYWORD,
+            wording=inbound.body[:500],
+        )
+    if action == "other":
+        if customer is not None:
+            interaction_record(
+                customer=customer,
+                kind=Interaction.Kind.MESSAGE,
+                summary=_("SMS from the customer: %(text)s") % {"text": inbound.body},
+            )
+    else:
+        inbound.reply = _reply_text(action, topic, customer.language if customer else settings.LANGUAGE_CODE)
 
 
 def telegram_update_handle(update: dict) -> InboundMessage | None:
-    """A Telegram update: "/start <code>" links the chat (the customer's opt-in), STOP/START
-    withdraw or restore messenger consent, anything else goes to staff. Replays do nothing."""
-    from notifications.tasks import send_inbound_reply_task
-
+    """A Telegram update, stored first (replays store nothing), then acted on like an SMS reply:
+    "/start <code>" links the chat (the customer's opt-in), STOP/START withdraw or restore
+    messenger consent, anything else goes to staff."""
     message = update.get("message") or {}
     chat_id = str((message.get("chat") or {}).get("id", ""))
     text = (message.get("text") or "").strip()
     if not chat_id or "update_id" not in update:
         return None
-    with transaction.atomic():
-        inbound, created = InboundMessage.objects.get_or_create(
-            provider_message_id=f"telegram:{update['update_id']}",
-            defaults={
-                "provider": "telegram",
-                "channel": Channel.MESSENGER,
-                "sender": f"telegram:{chat_id}",
-                "body": text,
-                "action": InboundMessage.Action.OTHER,
-            },
+    inbound, created = InboundMessage.objects.get_or_create(
+        provider_message_id=f"telegram:{update['update_id']}",
+        defaults={
+            "provider": "telegram",
+            "channel": Channel.MESSENGER,
+            "sender": f"telegram:{chat_id}",
+            "body": text,
+            "action": InboundMessage.Action.OTHER,
+            "payload": update,
+        },
+    )
+    if not created:
+        return None
+    return _process_now(inbound)
+
+
+def _telegram_process(inbound: InboundMessage) -> None:
+    chat_id, text = inbound.sender.removeprefix("telegram:"), inbound.body
+    preference = Preference.objects.select_related("customer").filter(telegram_chat_id=chat_id).first()
+    reply = ""
+    if text.startswith("/start "):
+        code = text.split(maxsplit=1)[1]
+        valid_since = inbound.created_at - timedelta(hours=settings.TELEGRAM_LINK_VALID_HOURS)
+        linking = (
+            Preference.objects.select_related("customer")
+            .filter(messenger_link_code=code, messenger_link_created_at__gte=valid_since)
+            .first()
+            if code
+            else None
         )
-        if not created:
-            return None
-        preference = Preference.objects.select_related("customer").filter(telegram_chat_id=chat_id).first()
-        reply = ""
-        if text.startswith("/start "):
-            code = text.split(maxsplit=1)[1]
-            valid_since = timezone.now() - timedelta(hours=settings.TELEGRAM_LINK_VALID_HOURS)
-            linking = (
-                Preference.objects.select_related("customer")
-                .filter(messenger_link_code=code, messenger_link_created_at__gte=valid_since)
-                .first()
-                if code
-                else None
-            )
-            if linking is None:
-                reply = _("This link has expired. Please open a new one from your preference page.")
-            else:
-                linking.messenger, linking.telegram_chat_id = "telegram", chat_id
-                linking.messenger_link_code, linking.messenger_link_created_at = "", None
-                linking.save()
-                consent_record(
-                    customer=linking.customer,
-                    channel=Channel.MESSENGER,
-                    action=ConsentEvent.Action.GRANTED,
-                    source=ConsentEvent.Source.PREFERENCE_PAGE,
-                    wording=_("Connected Telegram with /start"),
-                )
-                preference, inbound.action = linking, InboundMessage.Action.START
-                reply = _("%(brand)s: connected. Reply STOP at any time to stop these messages.") % {
-                    "brand": settings.BRAND_NAME
-                }
+        if linking is None:
+            reply = _("This link has expired. Please open a new one from your preference page.")
         else:
-            action, topic_code = keywords.parse(text.lstrip("/"))
-            topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
-            if preference and action in ("stop", "start"):
-                consent_record(
-                    customer=preference.customer,
-                    channel=Channel.MESSENGER,
-                    topic=topic,
-                    action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
-                    source=ConsentEvent.Source.KEYWORD,
-                    wording=text[:500],
-                )
-            if action != "other":
-                inbound.action, inbound.topic = action, topic
-                language = preference.customer.language if preference else settings.LANGUAGE_CODE
-                reply = _reply_text(action, topic, language).replace("SMS", "Telegram")
-            elif preference:
-                interaction_record(
-                    customer=preference.customer,
-                    kind=Interaction.Kind.MESSAGE,
-                    summary=_("Telegram message from the customer: %(text)s") % {"text": text},
-                )
-        inbound.customer = preference.customer if preference else None
-        inbound.reply = reply
-        inbound.save()
-        if reply:
-            transaction.on_commit(partial(nudge, send_inbound_reply_task, inbound.pk), robust=True)
-    return inbound
+            linking.messenger, linking.telegram_chat_id = "telegram", chat_id
+            linking.messenger_link_code, linking.messenger_link_created_at = "", None
+            linking.save()
+            consent_record(
+                customer=linking.customer,
+                channel=Channel.MESSENGER,
+                action=ConsentEvent.Action.GRANTED,
+                source=ConsentEvent.Source.PREFERENCE_PAGE,
+                wording=_("Connected Telegram with /start"),
+            )
+            preference, inbound.action = linking, InboundMessage.Action.START
+            reply = _("%(brand)s: connected. Reply STOP at any time to stop these messages.") % {
+                "brand": settings.BRAND_NAME
+            }
+    else:
+        action, topic_code = keywords.parse(text.lstrip("/"))
+        topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
+        if preference and action in ("stop", "start"):
+            consent_record(
+                customer=preference.customer,
+                channel=Channel.MESSENGER,
+                topic=topic,
+                action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
+                source=ConsentEvent.Source.KEYWORD,
+                wording=text[:500],
+            )
+        if action != "other":
+            inbound.action, inbound.topic = action, topic
+            language = preference.customer.language if preference else settings.LANGUAGE_CODE
+            reply = _reply_text(action, topic, language).replace("SMS", "Telegram")
+        elif preference:
+            interaction_record(
+                customer=preference.customer,
+                kind=Interaction.Kind.MESSAGE,
+                summary=_("Telegram message from the customer: %(text)s") % {"text": text},
+            )
+    inbound.customer = preference.customer if preference else None
+    inbound.reply = reply
 
 
 def inbound_reply_send(inbound_id: int) -> bool:
-    """Send the confirmation once, under the row's lock (a retried task finds it sent)."""
-    with transaction.atomic():
-        inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id, reply_sent_at__isnull=True).first()
-        if inbound is None or not inbound.reply:
-            return False
-        backend_for(inbound.channel).send(
-            Message(notification_id=0, to=inbound.sender, body=inbound.reply, sender=settings.BRAND_SMS_SENDER_ID)
-        )
-        inbound.reply_sent_at = timezone.now()
-        inbound.save(update_fields=["reply_sent_at"])
+    """Send the confirmation once: leased in a short transaction, sent outside any, then marked.
+
+    The reply carries a key stable for this inbound message, so a re-send after a crash is the
+    same message to the provider. A provider error releases the lease for the task's retry.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    claimed = (
+        InboundMessage.objects.filter(pk=inbound_id, reply_sent_at__isnull=True)
+        .exclude(reply="")
+        .filter(Q(reply_lease_until__isnull=True) | Q(reply_lease_until__lt=now))
+        .update(reply_lease_until=lease)
+    )
+    if not claimed:
+        return False
+    inbound = InboundMessage.objects.get(pk=inbound_id)
+    message = Message(
+        notification_id=0,
+        to=inbound.sender,
+        body=inbound.reply,
+        sender=settings.BRAND_SMS_SENDER_ID,
+        key=f"reply-{inbound.pk}",
+    )
+    try:
+        backend_for(inbound.channel).send(message)
+    except Exception:
+        InboundMessage.objects.filter(pk=inbound_id).update(reply_lease_until=None)
+        raise
+    InboundMessage.objects.filter(pk=inbound_id).update(reply_sent_at=timezone.now(), reply_lease_until=None)
     return True
+
+
+def inbound_sweep(*, now=None, older_than: timedelta = timedelta(seconds=30), limit: int = 500) -> dict[str, int]:
+    """Beat's backstop: act on what was stored but not processed (a broker outage, a crash).
+
+    Delivery events and inbound messages older than ``older_than`` that are still unprocessed
+    are processed now, and confirmations not yet sent (for two days at most: a late "you are
+    unsubscribed" confuses more than it helps) are sent.
+    """
+    now = now or timezone.now()
+    before = now - older_than
+    events = DeliveryEvent.objects.filter(processed_at__isnull=True, created_at__lt=before).order_by("created_at")
+    inbound = InboundMessage.objects.filter(processed_at__isnull=True, created_at__lt=before).order_by("created_at")
+    replies = (
+        InboundMessage.objects.filter(
+            processed_at__isnull=False,
+            reply_sent_at__isnull=True,
+            created_at__lt=before,
+            created_at__gt=now - timedelta(days=2),
+        )
+        .exclude(reply="")
+        .filter(Q(reply_lease_until__isnull=True) | Q(reply_lease_until__lt=now))
+        .order_by("created_at")
+    )
+    done = {"events": 0, "inbound": 0, "replies": 0}
+    for pk in list(events.values_list("pk", flat=True)[:limit]):
+        delivery_event_process(pk)
+        done["events"] += 1
+    for pk in list(inbound.values_list("pk", flat=True)[:limit]):
+        done["inbound"] += int(inbound_process(pk))
+    for pk in list(replies.values_list("pk", flat=True)[:limit]):
+        try:
+            done["replies"] += int(inbound_reply_send(pk))
+        except Exception:
+            logger.warning("reply to inbound message %s not sent yet", pk, exc_info=True)
+    return done

@@ -319,7 +319,10 @@ class DeliveryEvent(models.Model):
         verbose_name = _("delivery event")
         verbose_name_plural = _("delivery events")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["message_id"], name="notif_event_message_idx")]
+        indexes = [
+            models.Index(fields=["message_id"], name="notif_event_message_idx"),
+            models.Index(fields=["created_at"], condition=Q(processed_at__isnull=True), name="notif_event_todo_idx"),
+        ]
 
     def __str__(self):
         return f"{self.provider} {self.event_type}"
@@ -364,12 +367,20 @@ class InboundMessage(models.Model):
     topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL)
     reply = models.TextField(_("reply"), blank=True)
     reply_sent_at = models.DateTimeField(_("reply sent"), null=True, blank=True)
+    # Held while a worker sends the reply (outside any transaction); a dead worker's lease runs out.
+    reply_lease_until = models.DateTimeField(null=True, blank=True)
+    # The provider's message as received (stored before anything acts on it).
+    payload = models.JSONField(default=dict, blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(processed_at__isnull=True), name="notif_inbound_todo_idx"),
+        ]
 
     def __str__(self):
         return f"{self.sender}: {self.body[:40]}"

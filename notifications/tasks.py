@@ -45,6 +45,14 @@ def send_inbound_reply_task(self, inbound_id: int) -> bool:
 
 
 @shared_task
+def inbound_sweep_task() -> dict:
+    """Beat, every minute: process stored delivery events and replies that no task processed."""
+    from notifications.feedback import inbound_sweep
+
+    return inbound_sweep()
+
+
+@shared_task
 def learn_send_times_task() -> int:
     from notifications.learning import best_hours_learn
 

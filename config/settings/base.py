@@ -189,6 +189,7 @@ BEAT_JOBS = {
     "warn before bonus expiry": {"task": "loyalty.tasks.warn_expiring_task", "every_seconds": 60 * 60},
     "birthday gifts": {"task": "loyalty.tasks.birthday_gifts_task", "every_seconds": 60 * 60},
     "dispatch due notifications": {"task": "notifications.tasks.dispatch_due_task", "every_seconds": 5},
+    "process stored inbound events": {"task": "notifications.tasks.inbound_sweep_task", "every_seconds": 60},
     "learn send times": {"task": "notifications.tasks.learn_send_times_task", "every_seconds": 24 * 60 * 60},
     "callback reminders": {"task": "crm.tasks.callback_reminders_task", "every_seconds": 60},
 }

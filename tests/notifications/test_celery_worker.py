@@ -14,7 +14,7 @@ from django.db import connection
 
 from config.celery import app
 from notifications import tasks
-from notifications.channels.base import idempotency_key
+from notifications.channels.base import notification_key
 from notifications.models import Notification
 from tests import clock
 from tests.notifications.factories import due_notification
@@ -120,7 +120,7 @@ def test_worker_killed_after_the_provider_accepted_loses_nothing_and_the_provide
     first = worker(slow_seconds=0.7)
     rows = [due_notification(c, "service") for c in customer_factory.create_batch(8)]
     ids = [r.pk for r in rows]
-    keys = {idempotency_key(pk) for pk in ids}
+    keys = {notification_key(pk) for pk in ids}
     assert tasks.dispatch_due_task() == ["email"]
 
     assert _wait(lambda: len(worker.sent_ids()) >= 3)
@@ -138,8 +138,8 @@ def test_worker_killed_after_the_provider_accepted_loses_nothing_and_the_provide
     # Every message reached the provider; a message re-sent after the crash carried the key of its
     # first attempt, so the provider (and the recipient's mail client, by Message-ID) sees one send.
     assert {attempt["key"] for attempt in attempts} == keys
-    assert all(attempt["key"] == idempotency_key(attempt["n"]) for attempt in attempts)
+    assert all(attempt["key"] == notification_key(attempt["n"]) for attempt in attempts)
     resent = [attempt["key"] for attempt in attempts if attempt["pid"] != attempts[0]["pid"]]
     assert set(resent) <= keys and len(resent) == len(set(resent))
     provider_ids = dict(Notification.objects.filter(pk__in=ids).values_list("pk", "provider_message_id"))
-    assert provider_ids == {pk: f"slow-{idempotency_key(pk)}" for pk in ids}
+    assert provider_ids == {pk: f"slow-{notification_key(pk)}" for pk in ids}

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from crm.models import Interaction
 from notifications.channels import Message, ProviderError
 from notifications.channels.twilio import TwilioSmsChannel
+from notifications.feedback import inbound_sweep
 from notifications.models import (
     ConsentEvent,
     ContactSuppression,
@@ -367,3 +368,63 @@ def test_keyword_confirmation_is_in_the_customers_language(
     with django_capture_on_commit_callbacks(execute=True):
         sms(client, "СТОП", sender="+79161234567")
     assert "вы больше не будете получать от нас SMS" in sms_outbox[0].body
+
+
+# --- Stored first, processed later: nothing a provider or customer sent is lost ----------------------
+
+
+def test_events_and_replies_no_task_processed_are_picked_up_by_the_sweeper(
+    client, customer, sms_outbox, django_capture_on_commit_callbacks, time_machine
+):
+    """No worker consumes the broker here (as when it is down): the rows wait, then beat's sweeper acts."""
+    texter = customer
+    texter.phone = "+37251234567"
+    texter.save()
+    time_machine.move_to("2026-11-24T10:00:00+00:00")
+    row = due_notification(texter, "service")
+    Notification.objects.filter(pk=row.pk).update(status="sent", provider_message_id="883953f4-6105-42a2-a16a")
+    with django_capture_on_commit_callbacks(execute=True):  # the wake-ups go to a broker nobody reads
+        assert sms(client, "STOP").status_code == 200
+        payload = {**bounce(row), "MessageID": "883953f4-6105-42a2-a16a"}
+        assert postmark(client, payload).status_code == 200
+    event = DeliveryEvent.objects.get()
+    inbound = InboundMessage.objects.get()
+    assert event.processed_at is None and not ContactSuppression.objects.exists()
+    assert inbound.processed_at is not None and inbound.reply and inbound.reply_sent_at is None and sms_outbox == []
+
+    time_machine.move_to("2026-11-24T10:01:00+00:00")
+    assert inbound_sweep() == {"events": 1, "inbound": 0, "replies": 1}
+    event.refresh_from_db(), inbound.refresh_from_db()
+    assert event.processed_at and ContactSuppression.objects.get().address == texter.email
+    assert inbound.reply_sent_at and len(sms_outbox) == 1 and "no more SMS" in sms_outbox[0].body
+    assert inbound_sweep() == {"events": 0, "inbound": 0, "replies": 0}  # once only
+
+
+def test_a_reply_that_fails_to_process_is_kept_and_processed_later(
+    client, texter, sms_outbox, monkeypatch, django_capture_on_commit_callbacks, time_machine
+):
+    from notifications import feedback
+
+    time_machine.move_to("2026-11-24T10:00:00+00:00")
+    real = feedback._sms_process
+    monkeypatch.setattr(feedback, "_sms_process", lambda inbound: 1 / 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sms(client, "STOP").status_code == 200  # the provider is told we have it
+    inbound = InboundMessage.objects.get()
+    assert inbound.processed_at is None and not ConsentEvent.objects.exists()
+
+    monkeypatch.setattr(feedback, "_sms_process", real)
+    time_machine.move_to("2026-11-24T10:01:00+00:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound_sweep()["inbound"] == 1
+    assert ConsentEvent.objects.get(customer=texter).action == "withdrawn"
+    assert len(sms_outbox) == 1  # the confirmation, once
+
+
+def test_a_reply_is_sent_with_a_stable_key_outside_the_lease(texter, sms_outbox, django_capture_on_commit_callbacks):
+    from notifications.feedback import inbound_reply_send, inbound_sms_handle
+
+    inbound = inbound_sms_handle(provider="twilio", message_id="SM-k", sender=str(texter.phone), body="HELP")
+    assert inbound_reply_send(inbound.pk) is True
+    assert inbound_reply_send(inbound.pk) is False  # sent already: never twice
+    assert sms_outbox[0].key == f"reply-{inbound.pk}" and sms_outbox[0].idempotency_key.startswith("reply-")
