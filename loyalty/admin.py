@@ -36,7 +36,7 @@ class LotInline(ReadOnlyInline):
 class TransactionInline(ReadOnlyInline):
     model = BonusTransaction
     fk_name = "account"
-    fields = ["occurred_at", "kind", "points", "store", "receipt_id", "cashier_id", "reason", "staff"]
+    fields = ["occurred_at", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id", "reason", "staff"]
     readonly_fields = fields
     verbose_name_plural = _("ledger")
 
@@ -51,12 +51,12 @@ class AdjustmentForm(forms.Form):
 
 @admin.register(BonusAccount)
 class BonusAccountAdmin(admin.ModelAdmin):
-    list_display = ["customer", "balance", "tier", "updated_at"]
+    list_display = ["customer", "balance", "debt", "tier", "updated_at"]
     list_filter = ["tier"]
     search_fields = ["customer__first_name", "customer__last_name", "customer__email", "customer__external_id"]
     list_select_related = ["customer", "tier"]
     show_full_result_count = False
-    readonly_fields = ["customer", "balance", "tier", "created_at", "updated_at"]
+    readonly_fields = ["customer", "balance", "debt", "tier", "created_at", "updated_at"]
     inlines = [LotInline, TransactionInline]
     ordering = ["-id"]
 
@@ -122,7 +122,7 @@ class BonusAccountAdmin(admin.ModelAdmin):
 
 @admin.register(BonusTransaction)
 class BonusTransactionAdmin(ReadOnlyModelAdmin):
-    list_display = ["occurred_at", "account", "kind", "points", "store", "receipt_id", "cashier_id"]
+    list_display = ["occurred_at", "account", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id"]
     list_filter = ["kind", "store"]
     search_fields = ["receipt_id", "cashier_id", "account__customer__external_id", "account__customer__email"]
     list_select_related = ["account__customer", "store"]

@@ -167,6 +167,7 @@ class BalanceOut(Schema):
     customer_id: UUID
     external_id: str
     balance: int
+    debt: int = Field(0, description="Points owed: a refund took back points that were already spent")
     tier: str | None
     next_expiry: Expiry | None
 
@@ -430,6 +431,7 @@ def get_balance(request, external_id: str):
             "customer_id": customer.public_id,
             "external_id": customer.external_id,
             "balance": balance,
+            "debt": account.debt if account else 0,
             "tier": account.tier.name if account and account.tier else None,
             "next_expiry": next_expiry,
         },

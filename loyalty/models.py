@@ -75,6 +75,12 @@ class BonusAccount(models.Model):
     )
     # Cached sum of the ledger, written only under this row's lock (SELECT ... FOR UPDATE).
     balance = models.IntegerField(_("balance"), default=0)
+    # Points a refund should have taken back but that were already spent: the next points that
+    # arrive (purchases, gifts, credits, returned points) pay it before they can be spent.
+    # The cached sum of the ledger's debt changes, written under the same lock.
+    debt = models.IntegerField(
+        _("debt"), default=0, help_text=_("Points owed: refunded sales' points that were already spent")
+    )
     tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -83,7 +89,12 @@ class BonusAccount(models.Model):
         verbose_name = _("bonus account")
         verbose_name_plural = _("bonus accounts")
         ordering = ["-id"]
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_account_balance_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_account_balance_gte_0"),
+            models.CheckConstraint(condition=Q(debt__gte=0), name="loyalty_account_debt_gte_0"),
+            # Points that arrive pay the debt first, so points and a debt never sit side by side.
+            models.CheckConstraint(condition=Q(balance=0) | Q(debt=0), name="loyalty_account_balance_or_debt"),
+        ]
 
     def __str__(self):
         return _("%(customer)s: %(balance)s points") % {"customer": self.customer, "balance": self.balance}
@@ -99,12 +110,18 @@ class BonusTransaction(models.Model):
         GIFT = "gift", _("gift")
         ADJUSTMENT = "adjustment", _("adjustment")
         REVERSAL = "reversal", _("reversal")
+        DEBT_REPAYMENT = "debt_repayment", _("debt repayment")
 
     account = models.ForeignKey(
         BonusAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="transactions"
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     points = models.IntegerField(_("points"), help_text=_("Positive adds to the balance, negative takes from it"))
+    debt_change = models.IntegerField(
+        _("debt change"),
+        default=0,
+        help_text=_("Positive: points a refund could not take back (owed); negative: owed points repaid"),
+    )
     # Unique per source: a POS retry, a re-run job or a double click writes nothing twice.
     source = models.CharField(_("source"), max_length=64)
     idempotency_key = models.CharField(_("idempotency key"), max_length=128)
@@ -140,6 +157,15 @@ class BonusTransaction(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="adjustment") | (~Q(reason="") & Q(staff__isnull=False)),
                 name="loyalty_tx_adjustment_has_reason_and_staff",
+            ),
+            # Only a refund runs up a debt, and a repayment pays exactly the points it takes.
+            models.CheckConstraint(
+                condition=Q(debt_change=0) | Q(kind="reversal", debt_change__gt=0) | Q(kind="debt_repayment"),
+                name="loyalty_tx_debt_change_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="debt_repayment") | (Q(points__lt=0) & Q(debt_change=F("points"))),
+                name="loyalty_tx_repayment_pays_what_it_takes",
             ),
         ]
         indexes = [

@@ -4,6 +4,11 @@ All changes to one account happen under that account's row lock (``SELECT ... FO
 so the cached balance, the lots and the ledger always agree, and the database's check
 constraints refuse anything that would make a balance or a lot negative. Signals go out
 only after the transaction commits.
+
+A refund takes back what its sale earned even when those points were already spent: what the
+balance cannot give back becomes the account's debt (never a negative lot), and the next points
+that arrive pay it before they can be spent, in a ``debt_repayment`` line of the ledger. So for
+every account ``earned − taken back − spent − expired == balance − debt``.
 """
 
 import datetime
@@ -74,9 +79,9 @@ def _emit(signal, **event_fields) -> None:
 
 
 def _credit(
-    account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, **fields
+    account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, at: datetime.datetime, **fields
 ) -> BonusTransaction:
-    """Write a positive transaction and the lot it opens."""
+    """Write a positive transaction and the lot it opens; the lot pays the account's debt first."""
     tx = BonusTransaction.objects.create(account=account, kind=kind, points=points, **fields)
     if points > 0:
         lot = BonusLot.objects.create(
@@ -84,14 +89,55 @@ def _credit(
         )
         LotMovement.objects.create(transaction=tx, lot=lot, points=points)
         account.balance += points
+        _repay_debt(account, arrived=[lot], cause=tx, at=at)
+    return tx
+
+
+def _repay_debt(
+    account: BonusAccount, *, arrived: list[BonusLot], cause: BonusTransaction, at: datetime.datetime
+) -> BonusTransaction | None:
+    """Pay what the account owes from points that just arrived in ``arrived``, before anyone can spend them.
+
+    While there is a debt the balance is zero, so whatever these lots hold has just arrived. They
+    pay first to expire first, even a lot already due: returned points settle a debt before they
+    can expire. The repayment is its own ledger line, keyed by the transaction that brought the
+    points, so it is written once with it.
+    """
+    moves: list[tuple[BonusLot, int]] = []
+    need = account.debt
+    for lot in sorted(arrived, key=lambda lot: (lot.expires_at, lot.pk)):
+        if need == 0:
+            break
+        step = min(need, lot.remaining)
+        if step:
+            moves.append((lot, -step))
+            need -= step
+    repaid = account.debt - need
+    if not repaid:
+        return None
+    tx = BonusTransaction.objects.create(
+        account=account,
+        kind=Kind.DEBT_REPAYMENT,
+        points=-repaid,
+        debt_change=-repaid,
+        source="system:debt",
+        idempotency_key=f"repaid-by:{cause.pk}",
+        occurred_at=at,
+        store=cause.store,
+        receipt_id=cause.receipt_id,
+        reason=_("Repays %(points)s points owed from the points that just came in.") % {"points": repaid},
+    )
+    _apply_movements(account, tx, moves)
+    account.debt -= repaid
     return tx
 
 
 def _take(account: BonusAccount, points: int, *, at: datetime.datetime, first: list[BonusLot] = ()) -> list[tuple]:
     """Plan taking ``points`` from the account's open lots, first to expire first (ties by id).
 
-    ``first`` lots are drawn before the rest (a refund takes back its own accrual's lot first).
-    Returns (lot, points) pairs; raises InsufficientPoints when the open lots hold too few.
+    ``first`` lots are drawn before the rest, in the order given and even if already due (a refund
+    takes back its own accrual's lot first, then the points it has just returned, before they can
+    expire). Returns (lot, points) pairs; raises InsufficientPoints when the lots hold too few.
     """
     taken: list[tuple[BonusLot, int]] = []
     need = points
@@ -104,7 +150,7 @@ def _take(account: BonusAccount, points: int, *, at: datetime.datetime, first: l
     for lot in [*first, *rest]:
         if need == 0:
             break
-        if lot.remaining <= 0 or lot.expires_at <= at:
+        if lot.remaining <= 0:
             continue
         step = min(need, lot.remaining)
         taken.append((lot, step))
@@ -158,7 +204,7 @@ def _expire_due(account: BonusAccount, *, at: datetime.datetime) -> BonusTransac
 
 
 def _save_balance(account: BonusAccount) -> None:
-    account.save(update_fields=["balance", "tier", "updated_at"])
+    account.save(update_fields=["balance", "debt", "tier", "updated_at"])
 
 
 # --- Purchases and refunds ----------------------------------------------------------------------
@@ -247,6 +293,7 @@ def purchase_record(
                 kind=Kind.ACCRUAL,
                 points=earned,
                 expires_at=lot_expiry(occurred_at),
+                at=now,
                 idempotency_key=f"receipt:{receipt_id}:accrual",
                 amount=amount,
                 currency=currency,
@@ -288,18 +335,31 @@ def purchase_record(
 @dataclass(frozen=True)
 class RefundResult:
     customer: Customer
-    points_taken_back: int
+    points_taken_back: int  # what the sale earned and the refund took back: from the balance or as a debt
     points_returned: int
     balance: int
     transaction_id: int
     already_reversed: bool
+    debt: int = 0  # points the customer owes after the refund
+
+
+def _expired_from(lot: BonusLot | None) -> int:
+    """Points of ``lot`` that expired unspent: they are gone already, so a refund cannot take them back."""
+    if lot is None:
+        return 0
+    expired = lot.movements.filter(transaction__kind=Kind.EXPIRY).aggregate(total=Sum("points", default=0))
+    return -expired["total"]
 
 
 def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> RefundResult:
     """Reverse a whole receipt: take back what it earned, give back what it spent.
 
-    Points already spent elsewhere cannot be taken back below zero; the shortfall is noted in
-    the reversal's reason. Reversing the same receipt again returns the first reversal.
+    The points it earned are taken back from its own lot first, then from the points this refund
+    returns, then first to expire first; what the balance cannot cover (it was spent) becomes the
+    account's debt, noted in the reversal's ``debt_change`` and reason. Points of its lot that
+    expired unspent are not taken back: the customer already lost them. Returned points pay that
+    debt (and any older one) before anything else, even into a lot that has expired since.
+    Reversing the same receipt again returns the first reversal.
     """
     source = f"pos:{store.code}"
     key = f"receipt:{receipt_id}:reversal"
@@ -321,7 +381,8 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         existing = BonusTransaction.objects.filter(source=source, idempotency_key=key).first()
         if existing:
             returned = sum(m.points for m in existing.movements.all() if m.points > 0)
-            return RefundResult(customer, returned - existing.points, returned, account.balance, existing.pk, True)
+            taken_back = returned - existing.points + existing.debt_change
+            return RefundResult(customer, taken_back, returned, account.balance, existing.pk, True, debt=account.debt)
         _expire_due(account, at=now)
         tx = BonusTransaction.objects.create(
             account=account,
@@ -339,23 +400,31 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         )
         # Give back what the receipt spent, into the lots it came from ...
         returned = 0
+        arrived: list[BonusLot] = []
         if redemption:
             restore = [(m.lot, -m.points) for m in redemption.movements.select_related("lot")]
             _apply_movements(account, tx, restore)
             returned = sum(delta for _lot, delta in restore)
-            _expire_due(account, at=now)  # a returned lot may have expired meanwhile
-        # ... then take back what it earned, its own lot first, never below zero.
-        to_take = accrual.points if accrual else 0
+            arrived = sorted((lot for lot, _delta in restore), key=lambda lot: (lot.expires_at, lot.pk))
+        # ... take back what it earned, its own lot first; what was spent is owed ...
+        own_lot = BonusLot.objects.filter(credit=accrual).first() if accrual else None
+        to_take = max(0, (accrual.points if accrual else 0) - _expired_from(own_lot))
         taken = min(to_take, account.balance)
         if taken:
-            own_lot = list(BonusLot.objects.filter(credit=accrual))
-            _apply_movements(account, tx, [(lot, -p) for lot, p in _take(account, taken, at=now, first=own_lot)])
+            first = [own_lot, *arrived] if own_lot else arrived
+            _apply_movements(account, tx, [(lot, -p) for lot, p in _take(account, taken, at=now, first=first)])
+        owed = to_take - taken
+        account.debt += owed
         tx.points = returned - taken
+        tx.debt_change = owed
         tx.reason = reason
-        if taken < to_take:
-            shortfall = _("%(points)s points it earned were already spent.") % {"points": to_take - taken}
+        if owed:
+            shortfall = _("%(points)s points it earned were already spent: the customer owes them.") % {"points": owed}
             tx.reason = f"{reason} {shortfall}".strip()
-        tx.save(update_fields=["points", "reason"])
+        tx.save(update_fields=["points", "debt_change", "reason"])
+        # ... and what is left of the returned points pays an older debt before it can expire.
+        _repay_debt(account, arrived=arrived, cause=tx, at=now)
+        _expire_due(account, at=now)  # a returned lot may have expired meanwhile
         _refresh_tier(account, at=now)
         _save_balance(account)
     _emit(
@@ -370,7 +439,7 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         store_id=store.pk,
         receipt_id=receipt_id,
     )
-    return RefundResult(customer, taken, returned, account.balance, tx.pk, False)
+    return RefundResult(customer, to_take, returned, account.balance, tx.pk, False, debt=account.debt)
 
 
 # --- Staff adjustments and gifts ------------------------------------------------------------------
@@ -395,7 +464,7 @@ def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: s
         account = account_lock(customer=customer)
         _expire_due(account, at=now)
         if points > 0:
-            tx = _credit(account, points=points, expires_at=lot_expiry(now), **common)
+            tx = _credit(account, points=points, expires_at=lot_expiry(now), at=now, **common)
         else:
             moves = [(lot, -p) for lot, p in _take(account, -points, at=now)]
             tx = BonusTransaction.objects.create(account=account, points=points, **common)
@@ -429,6 +498,7 @@ def gift_grant(
                 kind=Kind.GIFT,
                 points=points,
                 expires_at=gift_expiry(now, valid_days),
+                at=now,
                 source=source,
                 idempotency_key=key,
                 occurred_at=now,

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -69,3 +71,21 @@ def test_pos_key_created_in_admin_is_shown_once(staff_client, store):
     key = PosApiKey.objects.get()
     shown = [str(m) for m in response.context["messages"]]
     assert any(key.prefix in message for message in shown)
+
+
+def test_account_page_shows_the_debt_and_the_ledger_lines_behind_it(staff_client, customer, store):
+    purchase(customer, store=store, amount="100", receipt_id="EARN")
+    purchase(customer, store=store, amount="0", redeem=90)
+    services.purchase_reverse(store=store, receipt_id="EARN")
+    account = customer.bonus_account
+
+    response = staff_client.get(reverse("admin:loyalty_bonusaccount_change", args=[account.pk]))
+
+    assert response.status_code == 200
+    assert "debt" in response.context["adminform"].readonly_fields
+    assert not response.context["adminform"].form.fields  # nothing on the page edits the ledger
+    content = response.content.decode()
+    shown_debt = re.search(r'field-debt">.*?<div class="readonly">([^<]*)</div>', content, re.DOTALL)
+    assert shown_debt.group(1) == "90"  # beside the balance
+    ledger_debt_changes = re.findall(r'field-debt_change">\s*<p>([^<]*)</p>', content)
+    assert sorted(ledger_debt_changes) == ["0", "0", "0", "90"]  # the reversal ran it up

@@ -259,3 +259,15 @@ def test_openapi_states_every_constraint(client, db):
     assert "days back" in purchase["occurred_at"]["description"]
     responses = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/purchases/"]["post"]["responses"]
     assert responses["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+
+
+def test_balance_shows_the_points_owed_after_a_refund_of_spent_points(client, pos, card_holder):
+    store = pos["key"].store
+    purchase(card_holder, store=store, amount="100", receipt_id="EARN")
+    purchase(card_holder, store=store, amount="0", redeem=100)
+    refund = post(client, pos, "refunds", {"receipt_id": "EARN"}, key="refund-earn")
+    assert (refund.json()["points_taken_back"], refund.json()["balance"]) == (100, 0)
+
+    body = client.get("/api/v1/customers/CARD-1/balance/", headers=pos["headers"]).json()
+
+    assert (body["balance"], body["debt"]) == (0, 100)

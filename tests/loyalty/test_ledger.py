@@ -21,6 +21,9 @@ def assert_ledger_consistent(account: BonusAccount) -> None:
         assert tx.points == (tx.movements.aggregate(total=Sum("points", default=0))["total"])
     for lot in account.lots.all():
         assert lot.remaining == lot.movements.aggregate(total=Sum("points"))["total"]
+    # The debt is explained by the ledger too: refunds add to it, repayments take from it.
+    assert account.debt == account.transactions.aggregate(total=Sum("debt_change", default=0))["total"] >= 0
+    assert account.balance == 0 or account.debt == 0
 
 
 def test_purchase_accrues_one_point_per_euro_into_a_month_end_lot(customer, store):
@@ -113,12 +116,14 @@ def test_reversal_takes_back_what_it_earned_and_gives_back_what_it_spent(custome
     assert_ledger_consistent(account)
 
 
-def test_reversal_never_takes_the_balance_below_zero(customer, store):
+def test_reversal_takes_back_what_it_can_and_the_rest_becomes_a_debt(customer, store):
     purchase(customer, store=store, amount="100", receipt_id="R-1")
     purchase(customer, store=store, amount="0", redeem=90)
     result = services.purchase_reverse(store=store, receipt_id="R-1", reason="refund")
-    assert (result.points_taken_back, result.balance) == (10, 0)
-    assert "90 points it earned were already spent" in BonusTransaction.objects.get(kind="reversal").reason
+    assert (result.points_taken_back, result.balance, result.debt) == (100, 0, 90)
+    reversal = BonusTransaction.objects.get(kind="reversal")
+    assert (reversal.points, reversal.debt_change) == (-10, 90)
+    assert "90 points it earned were already spent" in reversal.reason
     assert_ledger_consistent(customer.bonus_account)
 
 
@@ -149,6 +154,10 @@ def test_database_refuses_negative_balances_and_lots(customer, store):
         BonusLot.objects.update(remaining=-1)
     with pytest.raises(IntegrityError), transaction.atomic():
         BonusLot.objects.update(remaining=10**6)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BonusAccount.objects.update(debt=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BonusAccount.objects.update(debt=1)  # a balance beside a debt: the debt would have been paid
 
 
 def test_tier_and_earning_rules_multiply(customer, store, store_factory):
@@ -199,3 +208,123 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(customer, store, django
         purchase(customer, store=store, amount="10", redeem=999)
     assert callbacks == []
     assert not LotMovement.objects.exists()
+
+
+# --- Refunds of points already spent: the debt --------------------------------------------------
+
+NOON = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=datetime.UTC)
+
+
+def _balance_and_debt(customer) -> tuple[int, int]:
+    account = BonusAccount.objects.get(customer=customer)
+    return account.balance, account.debt
+
+
+def test_refunding_both_sales_after_the_points_were_spent_leaves_nothing(customer, store, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    purchase(customer, store=store, amount="100", receipt_id="EARN")
+    purchase(customer, store=store, amount="0", redeem=100, receipt_id="SPEND")
+
+    first = services.purchase_reverse(store=store, receipt_id="EARN")
+    second = services.purchase_reverse(store=store, receipt_id="SPEND")
+
+    # Both sales undone: no points given away for free ...
+    assert (first.balance, second.balance) == (0, 0)
+    # ... and nothing owed either: the spent 100 were owed until the second refund returned them.
+    assert (first.points_taken_back, first.debt, second.points_returned, second.debt) == (100, 100, 100, 0)
+    assert _balance_and_debt(customer) == (0, 0)
+    assert_ledger_consistent(customer.bonus_account)
+
+
+def _owe_100(customer, store) -> None:
+    purchase(customer, store=store, amount="100", receipt_id="EARN")
+    purchase(customer, store=store, amount="0", redeem=100, receipt_id="SPEND")
+    services.purchase_reverse(store=store, receipt_id="EARN")
+    assert _balance_and_debt(customer) == (0, 100)
+
+
+def test_a_later_purchase_pays_the_debt_before_its_points_can_be_spent(customer, store, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    _owe_100(customer, store)
+    reversal = BonusTransaction.objects.get(kind="reversal")
+    assert (reversal.points, reversal.debt_change) == (0, 100)
+
+    result = purchase(customer, store=store, amount="150", receipt_id="LATER")
+
+    assert (result.points_earned, result.balance) == (150, 50)
+    assert _balance_and_debt(customer) == (0 + 50, 0)
+    repayment = BonusTransaction.objects.get(kind="debt_repayment")
+    assert (repayment.points, repayment.debt_change, repayment.receipt_id) == (-100, -100, "LATER")
+    assert BonusLot.objects.get(credit__receipt_id="LATER").remaining == 50
+    with pytest.raises(services.InsufficientPoints):
+        purchase(customer, store=store, amount="0", redeem=51)
+    assert_ledger_consistent(customer.bonus_account)
+
+
+def test_a_refund_of_a_sale_that_paid_a_debt_owes_it_again(customer, store, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    _owe_100(customer, store)
+    purchase(customer, store=store, amount="150", receipt_id="LATER")
+
+    result = services.purchase_reverse(store=store, receipt_id="LATER")
+
+    assert (result.points_taken_back, result.balance, result.debt) == (150, 0, 100)
+    assert_ledger_consistent(customer.bonus_account)
+
+
+def test_gifts_and_staff_credits_pay_the_debt_first(customer, store, admin_user, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    _owe_100(customer, store)
+
+    services.gift_grant(customer=customer, points=30, reason="sorry", source="test:gift", key="g-1")
+    assert _balance_and_debt(customer) == (0, 70)
+    services.points_adjust(customer=customer, points=100, reason="goodwill", staff=admin_user)
+    assert _balance_and_debt(customer) == (30, 0)
+
+    repaid = BonusTransaction.objects.filter(kind="debt_repayment").order_by("id")
+    assert list(repaid.values_list("points", flat=True)) == [-30, -70]
+    assert_ledger_consistent(customer.bonus_account)
+
+
+def test_replaying_a_refund_or_a_purchase_does_not_touch_the_debt(customer, store, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    _owe_100(customer, store)
+    purchase(customer, store=store, amount="40", receipt_id="LATER")
+    before = BonusTransaction.objects.count()
+
+    again = services.purchase_reverse(store=store, receipt_id="EARN")
+    with pytest.raises(services.DuplicateEvent):
+        purchase(customer, store=store, amount="40", receipt_id="LATER")
+
+    assert again.already_reversed and (again.points_taken_back, again.debt) == (100, 60)
+    assert BonusTransaction.objects.count() == before
+    assert _balance_and_debt(customer) == (0, 60)
+    assert_ledger_consistent(customer.bonus_account)
+
+
+def test_a_refund_takes_nothing_back_for_points_that_expired_unspent(customer, store, time_machine):
+    time_machine.move_to(NOON, tick=False)
+    purchase(customer, store=store, amount="100", receipt_id="OLD")
+    time_machine.move_to(NOON + days(400), tick=False)  # past the end of the lot's month, a year on
+    assert services.lots_expire_due(now=timezone.now()) == 1
+    purchase(customer, store=store, amount="50", receipt_id="NEW")
+
+    result = services.purchase_reverse(store=store, receipt_id="OLD")
+
+    # The 100 points are gone already: taking them again from the new sale's points would charge twice.
+    assert (result.points_taken_back, result.balance, result.debt) == (0, 50, 0)
+    assert_ledger_consistent(customer.bonus_account)
+
+
+@pytest.mark.parametrize("order", [("EARN", "SPEND"), ("SPEND", "EARN")])
+def test_returned_points_settle_the_refunds_even_after_their_lot_expired(customer, store, time_machine, order):
+    time_machine.move_to(NOON, tick=False)
+    purchase(customer, store=store, amount="100", receipt_id="EARN")
+    purchase(customer, store=store, amount="0", redeem=100, receipt_id="SPEND")
+    time_machine.move_to(NOON + days(400), tick=False)  # the lot SPEND drew from has expired
+
+    for receipt_id in order:
+        services.purchase_reverse(store=store, receipt_id=receipt_id)
+
+    assert _balance_and_debt(customer) == (0, 0)
+    assert_ledger_consistent(customer.bonus_account)
