@@ -16,7 +16,6 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -74,8 +73,15 @@ def account_lock(*, customer: Customer) -> BonusAccount:
 
 
 def _emit(signal, **event_fields) -> None:
-    event = signals.BonusEvent(**event_fields)
-    transaction.on_commit(partial(signal.send, sender=BonusTransaction, event=event))
+    """Announce a bonus event inside the ledger's transaction (a transactional outbox).
+
+    Receivers (notifications' outbox rows, surveys' invitations) write in this same transaction,
+    so a message commits with the sale that causes it or rolls back with it: never a sale
+    without its message, never a message about a sale that did not happen.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("bonus events are sent inside the ledger's transaction")
+    signal.send(sender=BonusTransaction, event=signals.BonusEvent(**event_fields))
 
 
 def _credit(
@@ -303,6 +309,27 @@ def purchase_record(
             tx_ids.append(accrual.pk)
             _refresh_tier(account, at=now)
             _save_balance(account)
+            event = {
+                "customer_id": customer.pk,
+                "account_id": account.pk,
+                "balance": account.balance,
+                "occurred_at": occurred_at,
+                "store_id": store.pk,
+                "receipt_id": receipt_id,
+            }
+            if redeem_points:
+                _emit(
+                    signals.bonus_redeemed, kind="redeemed", points=redeem_points, transaction_ids=(tx_ids[0],), **event
+                )
+            if earned:
+                _emit(
+                    signals.bonus_accrued,
+                    kind="accrued",
+                    points=earned,
+                    transaction_ids=(accrual.pk,),
+                    expires_at=accrual.lot.expires_at,
+                    **event,
+                )
     except IntegrityError as exc:
         if "loyalty_tx_unique_idempotency_key" in str(exc):
             raise DuplicateEvent(
@@ -310,25 +337,6 @@ def purchase_record(
                 field="receipt_id",
             ) from None
         raise
-    event = {
-        "customer_id": customer.pk,
-        "account_id": account.pk,
-        "balance": account.balance,
-        "occurred_at": occurred_at,
-        "store_id": store.pk,
-        "receipt_id": receipt_id,
-    }
-    if redeem_points:
-        _emit(signals.bonus_redeemed, kind="redeemed", points=redeem_points, transaction_ids=(tx_ids[0],), **event)
-    if earned:
-        _emit(
-            signals.bonus_accrued,
-            kind="accrued",
-            points=earned,
-            transaction_ids=(accrual.pk,),
-            expires_at=accrual.lot.expires_at,
-            **event,
-        )
     return PurchaseResult(customer, earned, redeem_points, account.balance, tuple(tx_ids), account.tier)
 
 
@@ -427,18 +435,18 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         _expire_due(account, at=now)  # a returned lot may have expired meanwhile
         _refresh_tier(account, at=now)
         _save_balance(account)
-    _emit(
-        signals.bonus_reversed,
-        kind="reversed",
-        customer_id=customer.pk,
-        account_id=account.pk,
-        points=abs(tx.points),
-        balance=account.balance,
-        occurred_at=now,
-        transaction_ids=(tx.pk,),
-        store_id=store.pk,
-        receipt_id=receipt_id,
-    )
+        _emit(
+            signals.bonus_reversed,
+            kind="reversed",
+            customer_id=customer.pk,
+            account_id=account.pk,
+            points=abs(tx.points),
+            balance=account.balance,
+            occurred_at=now,
+            transaction_ids=(tx.pk,),
+            store_id=store.pk,
+            receipt_id=receipt_id,
+        )
     return RefundResult(customer, to_take, returned, account.balance, tx.pk, False, debt=account.debt)
 
 
@@ -470,16 +478,16 @@ def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: s
             tx = BonusTransaction.objects.create(account=account, points=points, **common)
             _apply_movements(account, tx, moves)
         _save_balance(account)
-    _emit(
-        signals.bonus_adjusted,
-        kind="adjusted",
-        customer_id=customer.pk,
-        account_id=account.pk,
-        points=abs(points),
-        balance=account.balance,
-        occurred_at=now,
-        transaction_ids=(tx.pk,),
-    )
+        _emit(
+            signals.bonus_adjusted,
+            kind="adjusted",
+            customer_id=customer.pk,
+            account_id=account.pk,
+            points=abs(points),
+            balance=account.balance,
+            occurred_at=now,
+            transaction_ids=(tx.pk,),
+        )
     return tx
 
 
@@ -505,21 +513,21 @@ def gift_grant(
                 reason=reason,
             )
             _save_balance(account)
+            _emit(
+                signals.bonus_gifted,
+                kind="gifted",
+                customer_id=customer.pk,
+                account_id=account.pk,
+                points=points,
+                balance=account.balance,
+                occurred_at=now,
+                transaction_ids=(tx.pk,),
+                expires_at=tx.lot.expires_at,
+            )
     except IntegrityError as exc:
         if "loyalty_tx_unique_idempotency_key" in str(exc):
             return None
         raise
-    _emit(
-        signals.bonus_gifted,
-        kind="gifted",
-        customer_id=customer.pk,
-        account_id=account.pk,
-        points=points,
-        balance=account.balance,
-        occurred_at=now,
-        transaction_ids=(tx.pk,),
-        expires_at=tx.lot.expires_at,
-    )
     return tx
 
 

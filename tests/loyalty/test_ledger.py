@@ -177,30 +177,28 @@ def test_tier_and_earning_rules_multiply(customer, store, store_factory):
     assert elsewhere.points_earned == 200
 
 
-def test_signals_are_sent_after_commit_with_what_a_notification_needs(
-    customer, store, django_capture_on_commit_callbacks
-):
+def test_signals_are_sent_inside_the_ledger_transaction_with_what_a_notification_needs(customer, store):
     received = []
 
     def receiver(sender, event, **kwargs):
-        received.append(event)
+        # Inside the sale's transaction, which already holds the sale: a receiver's writes share its fate.
+        received.append((event, transaction.get_connection().in_atomic_block, BonusTransaction.objects.count()))
 
     signals.bonus_accrued.connect(receiver)
     signals.bonus_redeemed.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            purchase(customer, store=store, amount="40")
-            purchase(customer, store=store, amount="10", redeem=15)
-        assert received == []  # nothing before commit
-        for callback in callbacks:
-            callback()
+        purchase(customer, store=store, amount="40")
+        purchase(customer, store=store, amount="10", redeem=15)
     finally:
         signals.bonus_accrued.disconnect(receiver)
         signals.bonus_redeemed.disconnect(receiver)
-    kinds = [(e.kind, e.points, e.balance) for e in received]
+    assert all(in_transaction for _event, in_transaction, _count in received)
+    assert [count for _event, _in, count in received] == [1, 3, 3]
+    events = [event for event, _in, _count in received]
+    kinds = [(e.kind, e.points, e.balance) for e in events]
     assert kinds == [("accrued", 40, 40), ("redeemed", 15, 35), ("accrued", 10, 35)]
-    assert all(e.customer_id == customer.pk and e.store_id == store.pk for e in received)
-    assert received[0].expires_at is not None and received[0].dedupe_key.startswith("bonus-accrued:")
+    assert all(e.customer_id == customer.pk and e.store_id == store.pk for e in events)
+    assert events[0].expires_at is not None and events[0].dedupe_key.startswith("bonus-accrued:")
 
 
 def test_nothing_is_sent_when_the_transaction_rolls_back(customer, store, django_capture_on_commit_callbacks):

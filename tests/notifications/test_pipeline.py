@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty import services as loyalty
@@ -345,9 +345,11 @@ def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max
     assert Notification.objects.filter(dedupe_key__startswith="camp-1:").count() == 30
 
 
-def test_each_channel_has_its_own_drainer(customer_factory, run_tasks_inline, monkeypatch):
+def test_each_channel_has_its_own_drainer(customer_factory, run_tasks_inline, monkeypatch, time_machine):
     """A slow SMS gateway must not hold up e-mails: beat wakes one drainer per channel with work."""
     from notifications import tasks
+
+    time_machine.move_to("2026-11-24T10:00:00+00:00")  # daytime: SMS may go
 
     customers = customer_factory.create_batch(3)
     rows = [
@@ -406,3 +408,29 @@ def test_under_backlog_a_lease_starts_when_the_work_does_so_no_row_is_claimed_tw
         list(pool.map(drainer, range(2)))
     assert sorted(sends) == sorted(r.pk for r in rows)  # each sent once
     assert set(Notification.objects.values_list("status", "attempts")) == {("sent", 1)}  # each claimed once
+
+
+# --- Transactional outbox: the message commits or rolls back with the sale ------------------------
+
+
+def test_the_bonus_message_is_in_the_outbox_when_the_sale_commits_before_any_hook_runs(
+    customer, store_factory, django_capture_on_commit_callbacks
+):
+    """A crash right after the sale's commit (before on-commit hooks run) must not lose the message."""
+    with django_capture_on_commit_callbacks(execute=False) as hooks:
+        purchase(customer, store=store_factory(), amount="25")
+    [row] = Notification.objects.filter(customer=customer)
+    assert (row.topic.code, row.context["points"]) == ("bonus-credited", 25)
+    assert len(hooks) <= 1  # at most the best-effort wake-up; nothing the message depends on
+
+
+def test_the_outbox_row_rolls_back_with_the_sale(customer, store_factory):
+    class TillCrashed(Exception):
+        pass
+
+    with pytest.raises(TillCrashed), transaction.atomic():
+        purchase(customer, store=store_factory(), amount="25")
+        assert Notification.objects.filter(customer=customer).exists()  # written in the sale's transaction
+        raise TillCrashed
+    assert not Notification.objects.filter(customer=customer).exists()
+    assert not BonusLot.objects.filter(account__customer=customer).exists()
