@@ -125,16 +125,18 @@ def _value(outcome: Outcome, column: str):
 
 
 def record(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:
-    """Write the outcomes of a batch; returns the ids recorded (the others lost their lease)."""
+    """Write the outcomes of a batch; returns the ids recorded (the others lost their lease).
+
+    On PostgreSQL one statement whatever the batch size: the values travel as one array per
+    column (``unnest``), so the statement text never changes and the driver prepares it once.
+    """
     if not outcomes:
         return set()
     if connection.vendor != "postgresql":
         return _record_one_by_one(outcomes, now=now)
-    typed = ", ".join(f"%s::{kind}" for _column, kind, _keep in COLUMNS)
-    values = ", ".join(f"(%s::bigint, %s::integer, {typed})" for _ in outcomes)
-    params: list = []
-    for outcome in outcomes:
-        params += [outcome.id, outcome.token, *(_value(outcome, column) for column, _kind, _keep in COLUMNS)]
+    arrays = [[outcome.id for outcome in outcomes], [outcome.token for outcome in outcomes]]
+    arrays += [[_value(outcome, column) for outcome in outcomes] for column, _kind, _keep in COLUMNS]
+    unnest = ", ".join(f"%s::{kind}[]" for kind in ["bigint", "integer", *(kind for _column, kind, _keep in COLUMNS)])
     assignments = ", ".join(
         f"{column} = COALESCE(v.{column}, n.{column})" if keep else f"{column} = v.{column}"
         for column, _kind, keep in COLUMNS
@@ -142,11 +144,11 @@ def record(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:
     names = ", ".join(column for column, _kind, _keep in COLUMNS)
     sql = (
         f"UPDATE {TABLE} AS n SET {assignments}, lease_until = NULL, updated_at = %s "
-        f"FROM (VALUES {values}) AS v(id, token, {names}) "
+        f"FROM unnest({unnest}) AS v(id, token, {names}) "
         "WHERE n.id = v.id AND n.status = %s AND n.attempts = v.token RETURNING n.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *params, Status.SENDING])
+        cursor.execute(sql, [now, *arrays, Status.SENDING])
         return {pk for (pk,) in cursor.fetchall()}
 
 

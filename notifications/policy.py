@@ -36,7 +36,7 @@ def contact_point(customer: Customer, channel: str, preference: Preference | Non
     if channel == Channel.EMAIL:
         return customer.email
     if channel == Channel.SMS:
-        return str(customer.phone) if customer.phone else ""
+        return customer.phone.as_e164 if customer.phone else ""
     if channel == Channel.POSTAL:
         if customer.address_line and customer.city:
             return f"{customer.address_line}, {customer.postal_code} {customer.city}".replace("  ", " ")
@@ -47,7 +47,7 @@ def contact_point(customer: Customer, channel: str, preference: Preference | Non
 def suppressed_contacts(customers) -> set[tuple[str, str]]:
     """(channel, address) pairs among these customers' contact points that bounced or complained."""
     emails = {c.email for c in customers if c.email}
-    phones = {str(c.phone) for c in customers if c.phone}
+    phones = {c.phone.as_e164 for c in customers if c.phone}
     if not emails and not phones:
         return set()
     rows = ContactSuppression.objects.filter(
