@@ -38,8 +38,9 @@ from django.db import connection  # noqa: E402
 
 from crm.models import Customer  # noqa: E402
 from notifications import dispatch  # noqa: E402
+from notifications.fanout import notify_many  # noqa: E402
 from notifications.models import Notification  # noqa: E402
-from notifications.services import notify, notify_many  # noqa: E402
+from notifications.services import notify  # noqa: E402
 
 call_command("migrate", "--noinput", verbosity=0)
 have = Customer.objects.count()

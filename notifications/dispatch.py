@@ -48,6 +48,8 @@ Reason = Notification.Reason
 ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is inside it
 # Channels that may stand in for one the customer can no longer get (consent, contact, bounce).
 FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
+# What deciding, rendering and sending a claimed row read of it (its customer and topic in full).
+SEND_FIELDS = ("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts")
 
 
 def drain(
@@ -242,7 +244,11 @@ def deliver(claims: list[Claim], *, now: datetime.datetime | None = None) -> dic
     """Deliver one claimed batch; returns how many rows ended in each status ("skipped": lease lost)."""
     now = now or timezone.now()
     tokens = {claim.id: claim.token for claim in claims}
-    rows = list(Notification.objects.filter(pk__in=tokens, status=Status.SENDING).select_related("customer", "topic"))
+    rows = list(
+        Notification.objects.filter(pk__in=tokens, status=Status.SENDING)
+        .select_related("customer", "topic")
+        .only(*SEND_FIELDS, "customer", "topic")  # not the history columns: a claimed row has none yet
+    )
     rows.sort(key=lambda row: row.pk)
     if not rows:
         return {}

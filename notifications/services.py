@@ -2,13 +2,10 @@
 
 import datetime
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.celery import nudge
@@ -63,7 +60,7 @@ def schedule_slot(
 _last_nudge: dict[str, float] = {}
 
 
-def _kick_dispatcher(channels: set[str]) -> None:
+def kick_dispatcher(channels: set[str]) -> None:
     """Wake a drainer for each channel with rows due now: best effort, at most twice a second per
     channel and process, so a burst of sales becomes a handful of tasks, not one per sale."""
     from notifications.tasks import drain_task
@@ -122,7 +119,7 @@ def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
         Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
         if due:
-            transaction.on_commit(partial(_kick_dispatcher, due), robust=True)
+            transaction.on_commit(partial(kick_dispatcher, due), robust=True)
 
 
 def notify(
@@ -153,96 +150,6 @@ def notify(
         return []
     _write_rows(rows, now)
     return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
-
-
-@dataclass
-class FanOut:
-    """What one ``notify_many`` call did, counted in customers, so callers can tell staff the truth.
-
-    Every customer considered lands in exactly one count: ``queued`` (at least one message
-    scheduled by this call), ``suppressed`` (nothing can go: counted by the reason on the row of
-    the customer's first channel, e.g. no_consent, no_contact) or ``already_present`` (an earlier
-    call with the same dedupe prefix wrote this customer's rows; nothing new). ``rows_written``
-    counts outbox rows inserted; ``topic_inactive`` means the topic is switched off and nothing
-    was planned at all.
-    """
-
-    customers: int = 0
-    queued: int = 0
-    suppressed: Counter = field(default_factory=Counter)
-    already_present: int = 0
-    rows_written: int = 0
-    topic_inactive: bool = False
-
-    def add(self, planned: list[Notification], new: list[Notification]) -> None:
-        self.customers += 1
-        self.rows_written += len(new)
-        if planned and not new:
-            self.already_present += 1
-        elif any(row.status == Status.SCHEDULED for row in new):
-            self.queued += 1
-        else:
-            # No row at all only when the topic plans no channel.
-            self.suppressed[new[0].reason if new else Reason.CHANNEL_UNAVAILABLE] += 1
-
-
-def notify_many(
-    *,
-    customers: QuerySet[Customer],
-    topic: Topic | str,
-    context: dict,
-    dedupe_prefix: str,
-    now: datetime.datetime | None = None,
-    chunk_size: int = 2000,
-) -> FanOut:
-    """The same occasion for many customers (a campaign), set-based: a few statements per chunk.
-
-    Each chunk reads its customers, their preferences and consent in three queries, plans and
-    schedules in memory, finds which dedupe keys exist already in one more, and writes its new
-    rows in one bulk insert. Dedupe keys are ``{dedupe_prefix}:{customer id}``, so running a
-    fan-out again writes nothing new. Returns a FanOut report of what happened to each customer
-    (a concurrent run with the same prefix may still win a row between the check and the insert:
-    the insert then skips it, and the report counts it as this call's).
-    """
-    now = now or timezone.now()
-    if isinstance(topic, str):
-        topic = Topic.objects.get(code=topic)
-    if not topic.is_active:
-        return FanOut(customers=customers.count(), topic_inactive=True)
-    report = FanOut()
-    last_pk = 0
-    base = customers.order_by("pk")
-    while True:
-        chunk = list(base.filter(pk__gt=last_pk)[:chunk_size])
-        if not chunk:
-            return report
-        last_pk = chunk[-1].pk
-        ids = [customer.pk for customer in chunk]
-        preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=ids)}
-        book = ConsentBook.for_customers(ids)
-        suppressed = suppressed_contacts(chunk)
-        planned = [
-            _outbox_rows(
-                customer=customer,
-                topic=topic,
-                preference=preferences.get(customer.pk),
-                book=book,
-                suppressed=suppressed,
-                context=context,
-                dedupe_key=f"{dedupe_prefix}:{customer.pk}",
-                now=now,
-            )
-            for customer in chunk
-        ]
-        keys = [row.dedupe_key for rows in planned for row in rows]
-        present = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-        new_rows = []
-        for rows in planned:
-            new = [row for row in rows if row.dedupe_key not in present]
-            report.add(rows, new)
-            new_rows.extend(new)
-        if new_rows:
-            _write_rows(new_rows, now)
 
 
 def consent_record(

@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer, District
 from crm.services import callback_schedule, customer_update
+from notifications.fanout import notify_many
 from notifications.models import ConsentEvent, Topic
 from notifications.preference_centre import Evidence, survey_answers_apply
-from notifications.services import notify, notify_many
+from notifications.services import notify
 from surveys.models import Answer, Invitation, Question, Response, Survey
 
 

@@ -185,7 +185,7 @@ def test_stop_at_the_provider_withdraws_the_channel_for_new_topics_too(full):
 
 def test_a_customer_whose_rows_are_planned_in_bulk_obeys_the_standing_state(full, customer_factory):
     from crm.models import Customer
-    from notifications.services import notify_many
+    from notifications.fanout import notify_many
 
     other = customer_factory(phone="+37251234568")
     grant(other, Channel.EMAIL)

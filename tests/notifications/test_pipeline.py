@@ -322,7 +322,7 @@ def test_a_batch_of_100_takes_a_constant_number_of_queries(customer_factory, dja
 
 def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max_num_queries):
     from crm.models import Customer
-    from notifications.services import notify_many
+    from notifications.fanout import notify_many
 
     customers = customer_factory.create_batch(30)
     grant(customers[0], Channel.EMAIL)
@@ -434,3 +434,51 @@ def test_the_outbox_row_rolls_back_with_the_sale(customer, store_factory):
         raise TillCrashed
     assert not Notification.objects.filter(customer=customer).exists()
     assert not BonusLot.objects.filter(account__customer=customer).exists()
+
+
+@pytest.mark.parametrize("topic", ["promotion", "bonus-credited", "service", "greeting"])
+def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic):
+    """The set-based fan-out shares its slots between customers; the outcome must be notify's, customer by customer."""
+    from notifications.fanout import notify_many
+    from notifications.models import ContactSuppression
+
+    time_machine.move_to("2027-03-27T22:30:00+00:00", tick=False)  # the night before Europe springs forward
+    zones = ["Europe/Tallinn", "Europe/Helsinki", "Europe/Moscow", "America/New_York", "Europe/Stockholm"]
+    customers = []
+    for i in range(20):
+        customer = customer_factory(
+            time_zone=zones[i % len(zones)],
+            email="" if i % 7 == 3 else f"c{i}@example.com",
+            phone="" if i % 5 == 4 else f"+3725{1000000 + i}",
+        )
+        fields = {}
+        if i % 3 == 0:
+            fields.update(window_start=datetime.time(7 + i % 5), window_end=datetime.time(18 + i % 4))
+        if i % 4 == 1:
+            fields.update(weekdays=[1, 3])
+        if i % 6 == 2:
+            fields.update(paused_until=datetime.date(2027, 3, 30))
+        if i % 5 == 1:
+            fields.update(best_hour=19)
+        if i % 4 == 2:
+            fields.update(preferred_channels={topic: "sms"})
+        if fields:
+            preference_update(customer=customer, **fields)
+        if i % 2 == 0:
+            grant(customer, Channel.EMAIL)
+        if i % 3 == 1:
+            grant(customer, Channel.SMS)
+        customers.append(customer)
+    ContactSuppression.objects.create(channel="email", address=customers[2].email, reason="hard bounce")
+    from crm.models import Customer
+
+    notify_many(customers=Customer.objects.all(), topic=topic, context={"text": "x"}, dedupe_prefix="many")
+    for customer in customers:
+        notify(customer=customer, topic=topic, context={"text": "x"}, dedupe_key=f"one:{customer.pk}")
+
+    def outcome(prefix, customer):
+        rows = Notification.objects.filter(customer=customer, dedupe_key__startswith=f"{prefix}:")
+        return sorted(rows.values_list("channel", "status", "reason", "send_at", "deadline"))
+
+    for customer in customers:
+        assert outcome("many", customer) == outcome("one", customer), customer.time_zone
