@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from crm.models import Customer
 from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic
-from notifications.policy import NEWEST, ConsentBook, plan_channels
+from notifications.policy import NEWEST, ConsentBook, contact_point, plan_channels
 from notifications.services import kick_dispatcher, schedule_slot
 
 Status = Notification.Status
@@ -130,6 +130,8 @@ class _Planner:
         self.deadline = now + datetime.timedelta(hours=topic.deadline_hours)
         self.flexible = topic.urgency == Topic.Urgency.FLEXIBLE
         self._slots: dict[tuple, tuple[datetime.datetime | None, str]] = {}
+        self._shared_plans: dict[tuple, tuple[tuple[str, str], ...]] = {}
+        self.channels = list(dict.fromkeys([*topic.channels, *topic.alternatives]))
 
     def slot(self, person: _Person, prefs: _Prefs | None, channel: str) -> tuple[datetime.datetime | None, str]:
         key = (person.time_zone, channel)
@@ -153,17 +155,37 @@ class _Planner:
         return self._slots[key]
 
     def rows(self, person: _Person, prefs: _Prefs | None, book: ConsentBook, suppressed: set) -> list[_Row]:
+        plans = self._plans(person, prefs, book, suppressed)
         rows = []
-        for plan in plan_channels(person, self.topic, prefs, book, suppressed):
-            reason = plan.reason or ("" if person.is_active else Reason.INACTIVE)
+        for channel, reason in plans:
             send_at = self.now
             if not reason:
-                slot, reason = self.slot(person, prefs, plan.channel)
+                slot, reason = self.slot(person, prefs, channel)
                 send_at = slot or self.now
-            rows.append(
-                _Row(person.pk, plan.channel, Status.SUPPRESSED if reason else Status.SCHEDULED, reason, send_at)
-            )
+            rows.append(_Row(person.pk, channel, Status.SUPPRESSED if reason else Status.SCHEDULED, reason, send_at))
         return rows
+
+    def _plans(self, person, prefs, book, suppressed) -> tuple[tuple[str, str], ...]:
+        """The channel plan; customers who said nothing about consent and have nothing suppressed
+        share it with everyone who has the same contact points and preferred channel."""
+        if book.has_events(person.pk) or (
+            suppressed and ((Channel.EMAIL, person.email) in suppressed or (Channel.SMS, person.phone) in suppressed)
+        ):
+            return self._plan(person, prefs, book, suppressed)
+        key = (
+            person.is_active,
+            (prefs.preferred_channels or {}).get(self.topic.code) if prefs else None,
+            *(bool(contact_point(person, channel, prefs)) for channel in self.channels),
+        )
+        if key not in self._shared_plans:
+            self._shared_plans[key] = self._plan(person, prefs, book, suppressed)
+        return self._shared_plans[key]
+
+    def _plan(self, person, prefs, book, suppressed) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (plan.channel, plan.reason or ("" if person.is_active else Reason.INACTIVE))
+            for plan in plan_channels(person, self.topic, prefs, book, suppressed)
+        )
 
 
 def notify_many(
@@ -189,11 +211,9 @@ def notify_many(
     planner = _Planner(topic, now)
     report = FanOut()
     due_channels: set[str] = set()
-    members = (
-        Customer.objects.filter(pk__in=customers.order_by().values("pk"))
-        .annotate(phone_e164=Cast("phone", output_field=CharField()))
-        .order_by("pk")
-    )
+    # Walked in primary-key order straight through the caller's queryset (its filters, segment
+    # subqueries included), so each chunk is an index range scan, whatever the table's size.
+    members = customers.annotate(phone_e164=Cast("phone", output_field=CharField())).order_by("pk")
     last_pk = 0
     with transaction.atomic():
         while True:
@@ -201,6 +221,8 @@ def notify_many(
             if not chunk:
                 break
             last_pk = chunk[-1][0]
+            # A queryset joined through a multi-valued relation may repeat a customer: plan each once.
+            chunk = list({values[0]: values for values in chunk}.values())
             people = [(_Person(values[:8]), _Prefs(values[9:]) if values[8] else None) for values in chunk]
             # The chunk is a range of ids: reading by range keeps each statement small (no list of
             # ten thousand parameters); rows of non-members in the range are simply not used.
@@ -265,8 +287,20 @@ def _write(rows: list[_Row], *, topic: Topic, context: dict, prefix: str, deadli
     )
 
 
+def _copy_text(value) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _copy(rows: list[_Row], *, topic: Topic, context: dict, prefix: str, deadline, now) -> None:
-    """COPY the rows in: every column gets its model default unless the row sets it."""
+    """COPY the rows in, written as COPY text: the columns every row shares are formatted once."""
     fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
     fixed = {}
     for f in fields:
@@ -275,19 +309,19 @@ def _copy(rows: list[_Row], *, topic: Topic, context: dict, prefix: str, deadlin
     fixed.update(
         topic_id=topic.pk, context=json.dumps(context), deadline=deadline, attempts=0, created_at=now, updated_at=now
     )
-    columns = [f.column for f in fields]
     varying = ("customer_id", "channel", "status", "reason", "send_at", "dedupe_key")
-    positions = [columns.index(name) for name in varying]
-    template = [fixed[column] for column in columns]
+    shared = [f.column for f in fields if f.column not in varying]
+    tail = "\t".join(_copy_text(fixed[column]) for column in shared)
+    key_prefix = _copy_text(prefix)
+    times: dict[datetime.datetime, str] = {}
+    lines = []
+    for row in rows:
+        at = times.get(row.send_at) or times.setdefault(row.send_at, row.send_at.isoformat())
+        lines.append(
+            f"{row.customer_id}\t{row.channel}\t{row.status}\t{row.reason}\t{at}\t"
+            f"{key_prefix}:{row.customer_id}:{row.channel}\t{tail}\n"
+        )
     table = connection.ops.quote_name(Notification._meta.db_table)
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                values = list(template)
-                for position, value in zip(
-                    positions,
-                    (row.customer_id, row.channel, row.status, row.reason, row.send_at, row.dedupe_key(prefix)),
-                    strict=True,
-                ):
-                    values[position] = value
-                copy.write_row(values)
+        with cursor.cursor.copy(f"COPY {table} ({', '.join([*varying, *shared])}) FROM STDIN") as copy:
+            copy.write("".join(lines))

@@ -112,6 +112,10 @@ class ConsentBook:
         events = ConsentEvent.objects.filter(customer_id__in=list(customer_ids)).select_related("topic")
         return cls(list(events.order_by(*NEWEST)))
 
+    def has_events(self, customer_id: int) -> bool:
+        """Whether this customer ever said anything about consent (else the defaults decide)."""
+        return customer_id in self._events
+
     @staticmethod
     def _covers_broadly(event: ConsentEvent, channel: str, marketing: bool) -> bool:
         """Whether a topic-less event covers every topic of this kind on this channel."""

@@ -222,7 +222,7 @@ NOTIFICATION_QUIET_HOURS = {"sms": ("08:00", "21:00"), "messenger": ("08:00", "2
 NOTIFICATION_DEFAULT_WINDOW = ("09:00", "20:00")  # a customer's window when they did not choose one
 NOTIFICATION_DEFAULT_MAX_PER_WEEK = {"email": 2, "sms": 1, "messenger": 2, "postal": 1}
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
-NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=100)
+NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)  # rows per claim, and per batch re-check
 # While a slow provider is being called, outcomes are written at least this often (a crash
 # re-sends at most this much, under the same idempotency keys).
 NOTIFICATION_RECORD_SECONDS = env.float("NOTIFICATION_RECORD_SECONDS", default=1.0)
