@@ -34,7 +34,17 @@ from notifications.services import PLANNING_FIELDS, PREFERENCE_CHANGE, queued_no
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "urgency", "channels", "alternatives", "counts_against_cap", "is_active"]
+    list_display = [
+        "name",
+        "code",
+        "kind",
+        "urgency",
+        "channels",
+        "alternatives",
+        "counts_against_cap",
+        "coalesce",
+        "is_active",
+    ]
     list_filter = ["kind", "urgency", "is_active"]
     search_fields = ["name", "code"]
 

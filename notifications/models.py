@@ -47,7 +47,18 @@ class Topic(models.Model):
         _("deadline (hours)"), default=72, help_text=_("After this a message not yet sent is suppressed")
     )
     freshness_check = models.CharField(
-        _("freshness check"), max_length=50, blank=True, help_text=_("Re-checked at send time, e.g. expiry_points")
+        _("freshness check"),
+        max_length=50,
+        blank=True,
+        help_text=_("Re-checked at send time, e.g. expiry_points, bonus_balance"),
+    )
+    coalesce = models.BooleanField(
+        _("combine messages due together"),
+        default=False,
+        help_text=_(
+            "Events for one customer due in the same slot on the same channel become one message "
+            "(e.g. purchases at night: one SMS in the morning)"
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -227,6 +238,7 @@ class Notification(models.Model):
         NO_TEMPLATE = "no_template", _("no template for this topic and channel")
         PROVIDER_ERROR = "provider_error", _("the provider refused or failed")
         SUPPRESSED_CONTACT = "suppressed_contact", _("contact point bounced or complained")
+        COALESCED = "coalesced", _("combined into another message due at the same time")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="notifications"

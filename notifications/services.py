@@ -152,13 +152,87 @@ def notify(
     )
     if not rows:
         return []
-    _write_rows(rows, now)
+    if topic.coalesce:
+        with transaction.atomic():  # the row joined stays locked until this occasion's rows are written
+            _coalesce(rows, occasion=dedupe_key, now=now)
+            _write_rows(rows, now)
+    else:
+        _write_rows(rows, now)
     return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
 
 
 def _occasion_of(dedupe_key: str) -> str:
     """The occasion's key: a row's dedupe key without the ":<channel>" that ``_outbox_rows`` adds."""
     return dedupe_key.rsplit(":", 1)[0]
+
+
+# --- Coalescing: events due together become one message -------------------------------------------
+
+
+def _event_of(context: dict, occasion: str) -> dict:
+    return {
+        "occasion": occasion,
+        "points": context.get("points") or 0,
+        "receipt_id": context.get("receipt_id") or "",
+        "transaction_ids": list(context.get("transaction_ids") or []),
+    }
+
+
+def _joined_context(target: Notification, context: dict, occasion: str) -> dict | None:
+    """The target's context with this occasion's event added; None when it is in there already."""
+    events = target.context.get("events") or [_event_of(target.context, _occasion_of(target.dedupe_key))]
+    if any(event["occasion"] == occasion for event in events):
+        return None
+    events = [*events, _event_of(context, occasion)]
+    return {
+        **target.context,
+        "events": events,
+        "count": len(events),
+        "points": sum(event["points"] for event in events),
+        # The balance after the latest event; the bonus_balance freshness check renders the one at send time.
+        "balance": context.get("balance", target.context.get("balance")),
+        "transaction_ids": [tx for event in events for tx in event["transaction_ids"]],
+    }
+
+
+def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime) -> None:
+    """Fold this occasion into a row already waiting for the same customer, topic, channel and slot.
+
+    The joined row's context collects the events (each with its points, receipt and transactions),
+    their count and the total points. The occasion still gets its own row, cancelled as coalesced
+    and naming the row it joined, so its dedupe key stays taken and a replay changes nothing. Only a
+    row no dispatcher has claimed yet (scheduled, never attempted) is joined, and under its row lock,
+    so a message being sent never changes under its sender; a concurrent twin of the same event finds
+    it in the events and adds nothing.
+    """
+    waiting = [row for row in rows if row.status == Status.SCHEDULED]
+    if not waiting or Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).exists():
+        return  # nothing to join, or a replay: the insert writes nothing either
+    targets = list(
+        Notification.objects.select_for_update()
+        .filter(
+            customer_id=waiting[0].customer_id,
+            topic_id=waiting[0].topic_id,
+            status=Status.SCHEDULED,
+            attempts=0,
+            channel__in={row.channel for row in waiting},
+            send_at__in={row.send_at for row in waiting},
+        )
+        .order_by("pk")
+    )
+    joined = {}
+    for row in waiting:
+        target = next((t for t in targets if (t.channel, t.send_at) == (row.channel, row.send_at)), None)
+        if target is None:
+            continue
+        context = _joined_context(target, row.context, occasion)
+        if context is not None:
+            target.context, target.updated_at = context, now
+            joined[target.pk] = target
+        row.status, row.reason = Status.CANCELLED, Reason.COALESCED
+        row.detail = f"coalesced into notification {target.pk}"
+    if joined:
+        Notification.objects.bulk_update(list(joined.values()), ["context", "updated_at"])
 
 
 @dataclass
