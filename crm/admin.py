@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Callback, Customer, District, Interaction, Segment, Store
 from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_search
+from crm.services import customer_update
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
@@ -75,6 +76,14 @@ class CustomerAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         return queryset & customer_search(search_term), False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service, so other apps hear which fields changed (a new phone re-plans queued SMS).
+        stored = Customer.objects.get(pk=obj.pk)
+        customer_update(customer=stored, **{name: getattr(obj, name) for name in form.changed_data})
 
     def save_formset(self, request, form, formset, change):
         # New interactions default to the staff member who typed them.

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer, District, Interaction, Language, Store
 from crm.normalization import normalize_email, normalize_phone, validate_time_zone
+from crm.signals import customer_changed
 
 IMPORT_BATCH_SIZE = 2000
 IMPORT_FIELDS = (
@@ -396,11 +397,20 @@ def _same(current, new) -> bool:
 
 
 def customer_update(*, customer: Customer, **fields) -> Customer:
-    """Change a customer's own data (other apps, e.g. surveys, write through here)."""
-    for name, value in fields.items():
-        setattr(customer, name, value)
-    customer.full_clean()
-    customer.save()
+    """Change a customer's own data (other apps, e.g. surveys, and the admin write through here).
+
+    Sends ``customer_changed`` with the fields whose value changed, in the same transaction, so a
+    new phone number or a removed e-mail re-plans the customer's queued messages before commit.
+    """
+    with transaction.atomic():
+        before = {name: getattr(customer, name) for name in fields}
+        for name, value in fields.items():
+            setattr(customer, name, value)
+        customer.full_clean()
+        customer.save()
+        changed = frozenset(name for name in fields if not _same(before[name], getattr(customer, name)))
+        if changed:
+            customer_changed.send(sender=Customer, customer=customer, fields=changed)
     return customer
 
 

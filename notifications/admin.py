@@ -29,11 +29,22 @@ from notifications.models import (
 )
 from notifications.rendering import RenderError, render
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
+from notifications.services import PLANNING_FIELDS, PREFERENCE_CHANGE, queued_notifications_replan
 
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "urgency", "channels", "alternatives", "counts_against_cap", "is_active"]
+    list_display = [
+        "name",
+        "code",
+        "kind",
+        "urgency",
+        "channels",
+        "alternatives",
+        "counts_against_cap",
+        "coalesce",
+        "is_active",
+    ]
     list_filter = ["kind", "urgency", "is_active"]
     search_fields = ["name", "code"]
 
@@ -96,6 +107,12 @@ class PreferenceAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     readonly_fields = ["badge"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if set(form.changed_data) & PLANNING_FIELDS:
+            # As when the customer changes it: the queued messages follow at once.
+            queued_notifications_replan(customers=[obj.customer], cause=PREFERENCE_CHANGE)
 
 
 @admin.register(ConsentEvent)

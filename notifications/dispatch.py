@@ -19,7 +19,7 @@ out they are claimed again and re-sent under the same idempotency key.
 import datetime
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.utils import timezone
@@ -27,7 +27,16 @@ from django.utils import timezone
 from loyalty.program import program_zone
 from notifications import freshness, outbox
 from notifications.channels import ProviderError, backend_for
-from notifications.models import Channel, LetterBatch, MessageTemplate, Notification, Preference, Topic
+from notifications.models import (
+    Channel,
+    LetterBatch,
+    MessageTemplate,
+    Notification,
+    Preference,
+    Topic,
+    occasion_keys,
+    occasion_of,
+)
 from notifications.outbox import Claim, Outcome
 from notifications.policy import (
     ConsentBook,
@@ -103,7 +112,7 @@ class _Batch:
         self.sent = recent_counted_sends(customer_ids, now=now)
         self.templates = _templates({row.topic_id for row in rows})
         self.fresh = freshness.check_batch(rows)
-        self._siblings: set[str] | None = None
+        self._siblings: dict[str, set[tuple[int, str]]] | None = None
         self._rows = rows
 
     def count_send(self, row: Notification, channel: str, at: datetime.datetime) -> None:
@@ -111,16 +120,15 @@ class _Batch:
         self.sent[(row.customer_id, channel)] = (count + 1, min(oldest, at))
 
     def taken_channels(self, row: Notification) -> set[str]:
-        """Channels the same occasion already has a row on (read once per batch, when first needed)."""
+        """Channels the row's occasion has other rows on now (read once per batch, when first needed)."""
         if self._siblings is None:
-            keys = [f"{_occasion(r)}:{channel}" for r in self._rows for channel in Channel.values]
-            self._siblings = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-        return {channel for channel in Channel.values if f"{_occasion(row)}:{channel}" in self._siblings}
-
-
-def _occasion(row: Notification) -> str:
-    """The occasion's key without the channel suffix ``notify`` adds to each row's dedupe key."""
-    return row.dedupe_key.rsplit(":", 1)[0]
+            keys = [key for r in self._rows for key in occasion_keys(r.occasion)]
+            self._siblings = defaultdict(set)
+            for pk, key, channel in Notification.objects.filter(dedupe_key__in=keys).values_list(
+                "pk", "dedupe_key", "channel"
+            ):
+                self._siblings[occasion_of(key)].add((pk, channel))
+        return {channel for pk, channel in self._siblings[row.occasion] if pk != row.pk}
 
 
 def _templates(topic_ids: set[int]) -> dict:

@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from crm.models import Customer
-from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic
+from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic, occasion_of
 from notifications.policy import NEWEST, ConsentBook, contact_point, plan_channels
 from notifications.services import kick_dispatcher, schedule_slot
 
@@ -230,14 +230,17 @@ def notify_many(
             book = ConsentBook(list(ConsentEvent.objects.filter(**span).select_related("topic").order_by(*NEWEST)))
             suppressed = _suppressed(people[0][0].pk, last_pk)
             planned = [planner.rows(person, prefs, book, suppressed) for person, prefs in people]
-            present = set(
-                Notification.objects.filter(**span, dedupe_key__startswith=f"{dedupe_prefix}:").values_list(
+            # Occasions planned before, on whatever channel their rows are now (a fallback or a
+            # re-plan moves a row, its key stays): a customer's occasion is planned once.
+            present = {
+                occasion_of(key)
+                for key in Notification.objects.filter(**span, dedupe_key__startswith=f"{dedupe_prefix}:").values_list(
                     "dedupe_key", flat=True
                 )
-            )
+            }
             new_rows = []
-            for rows in planned:
-                new = [row for row in rows if row.dedupe_key(dedupe_prefix) not in present]
+            for (person, _prefs), rows in zip(people, planned, strict=True):
+                new = [] if f"{dedupe_prefix}:{person.pk}" in present else rows
                 report.add(rows, new)
                 new_rows.extend(new)
             _write(new_rows, topic=topic, context=context, prefix=dedupe_prefix, deadline=planner.deadline, now=now)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from django.db.models import Sum
 from django.utils import timezone
 
-from loyalty.models import BonusLot
+from loyalty.models import BonusAccount, BonusLot
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,21 @@ def expiry_points(rows: list[Notification]) -> dict[int, dict | None]:
     return result
 
 
-CHECKS = {"expiry_points": expiry_points}
+def bonus_balance(rows: list[Notification]) -> dict[int, dict | None]:
+    """A bonus message tells the balance as it is when it goes (a coalesced message's events may
+    be hours old, and points may have moved since): the events stay true, the balance is re-read."""
+    balances = dict(
+        BonusAccount.objects.filter(customer_id__in={row.customer_id for row in rows}).values_list(
+            "customer_id", "balance"
+        )
+    )
+    return {
+        row.pk: {**row.context, "balance": balances[row.customer_id]} if row.customer_id in balances else row.context
+        for row in rows
+    }
+
+
+CHECKS = {"expiry_points": expiry_points, "bonus_balance": bonus_balance}
 
 
 def check_batch(rows: list[Notification]) -> dict[int, dict | None]:

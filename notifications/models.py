@@ -47,7 +47,18 @@ class Topic(models.Model):
         _("deadline (hours)"), default=72, help_text=_("After this a message not yet sent is suppressed")
     )
     freshness_check = models.CharField(
-        _("freshness check"), max_length=50, blank=True, help_text=_("Re-checked at send time, e.g. expiry_points")
+        _("freshness check"),
+        max_length=50,
+        blank=True,
+        help_text=_("Re-checked at send time, e.g. expiry_points, bonus_balance"),
+    )
+    coalesce = models.BooleanField(
+        _("combine messages due together"),
+        default=False,
+        help_text=_(
+            "Events for one customer due in the same slot on the same channel become one message "
+            "(e.g. purchases at night: one SMS in the morning)"
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -227,6 +238,7 @@ class Notification(models.Model):
         NO_TEMPLATE = "no_template", _("no template for this topic and channel")
         PROVIDER_ERROR = "provider_error", _("the provider refused or failed")
         SUPPRESSED_CONTACT = "suppressed_contact", _("contact point bounced or complained")
+        COALESCED = "coalesced", _("combined into another message due at the same time")
 
     # Indexed through notif_cap_idx (customer first), not on its own: every index slows the outbox's writes.
     customer = models.ForeignKey(
@@ -278,6 +290,22 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.topic.code} → {self.channel} ({self.get_status_display()})"
+
+    @property
+    def occasion(self) -> str:
+        """The occasion's key: the dedupe key without the ":<channel>" ``notify`` adds per row."""
+        return occasion_of(self.dedupe_key)
+
+
+def occasion_of(dedupe_key: str) -> str:
+    return dedupe_key.rsplit(":", 1)[0]
+
+
+def occasion_keys(occasion: str) -> list[str]:
+    """Every dedupe key an occasion's rows can have: one per channel. A row keeps its key when a
+    fallback or a re-plan moves it to another channel, so an occasion is "present" when any of
+    these exists, whatever channel its rows are on now."""
+    return [f"{occasion}:{channel}" for channel in Channel.values]
 
 
 class MessageTemplate(models.Model):

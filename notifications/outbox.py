@@ -113,10 +113,22 @@ COLUMNS = [
 ]
 
 
+# The row's detail is its history of decisions (a re-plan, a fallback, a provider error): a new note
+# is appended, and the oldest text gives way when it outgrows the column.
+DETAIL_SQL = (
+    "detail = right(CASE WHEN v.detail = '' THEN n.detail WHEN n.detail = '' THEN v.detail "
+    "ELSE n.detail || '; ' || v.detail END, 255)"
+)
+
+
+def _joined_detail(old: str, new: str) -> str:
+    return ("; ".join(filter(None, [old, new])))[-255:]
+
+
 def _value(outcome: Outcome, column: str):
     value = getattr(outcome, column)
     if column == "detail":
-        return (value or "")[:255]
+        return value or ""
     if column in ("subject", "provider_message_id") and value is not None:
         return value[:255]
     if column == "context" and value is not None:
@@ -138,7 +150,9 @@ def record(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:
     arrays += [[_value(outcome, column) for outcome in outcomes] for column, _kind, _keep in COLUMNS]
     unnest = ", ".join(f"%s::{kind}[]" for kind in ["bigint", "integer", *(kind for _column, kind, _keep in COLUMNS)])
     assignments = ", ".join(
-        f"{column} = COALESCE(v.{column}, n.{column})" if keep else f"{column} = v.{column}"
+        DETAIL_SQL
+        if column == "detail"
+        else (f"{column} = COALESCE(v.{column}, n.{column})" if keep else f"{column} = v.{column}")
         for column, _kind, keep in COLUMNS
     )
     names = ", ".join(column for column, _kind, _keep in COLUMNS)
@@ -156,13 +170,18 @@ def _record_one_by_one(outcomes: list[Outcome], *, now: datetime.datetime) -> se
     """SQLite (the local default): the same fenced update, a row at a time."""
     recorded = set()
     with transaction.atomic():
+        details = dict(
+            Notification.objects.filter(pk__in=[outcome.id for outcome in outcomes]).values_list("pk", "detail")
+        )
         for outcome in outcomes:
             fields = {"lease_until": None, "updated_at": now}
             for column, _kind, keep in COLUMNS:
                 value = getattr(outcome, column)
                 if value is None and keep:
                     continue
-                fields[column] = (value or "")[:255] if column == "detail" else value
+                fields[column] = (
+                    _joined_detail(details.get(outcome.id, ""), value or "") if column == "detail" else value
+                )
             updated = Notification.objects.filter(pk=outcome.id, status=Status.SENDING, attempts=outcome.token).update(
                 **fields
             )

@@ -22,7 +22,12 @@ from notifications.models import (
     UnsubscribeReason,
 )
 from notifications.policy import ConsentBook, contact_point
-from notifications.services import consent_record
+from notifications.services import (
+    CONSENT_CHANGE,
+    PREFERENCE_CHANGE,
+    consent_record,
+    queued_notifications_replan,
+)
 
 WORDING_VERSION = "2026-11"
 MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER)
@@ -40,6 +45,7 @@ class Evidence:
 
 
 def _record(customer, evidence: Evidence, *, channel, action, topic=None, scope=None, wording="", reason="") -> None:
+    """One consent event of a decision taken on a page; the caller re-plans once, after the last."""
     consent_record(
         customer=customer,
         channel=channel,
@@ -52,6 +58,7 @@ def _record(customer, evidence: Evidence, *, channel, action, topic=None, scope=
         ip_address=evidence.ip_address,
         user_agent=evidence.user_agent,
         reason=reason,
+        replan=False,
     )
 
 
@@ -114,6 +121,8 @@ def unsubscribe_apply(
             _record(
                 customer, evidence, channel=switch_to, topic=topic, action=ConsentEvent.Action.GRANTED, wording=wording
             )
+        # After every event of the choice: "SMS off, e-mail on" moves a queued SMS instead of dropping it.
+        queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE)
         return UnsubscribeFeedback.objects.create(
             customer=customer,
             notification=notification,
@@ -271,6 +280,8 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                     _("Districts for local news: %(names)s")
                     % {"names": ", ".join(str(d) for d in data["districts"]) or "—"}
                 )
+        if changes:
+            queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE)
     return changes
 
 
@@ -345,3 +356,4 @@ def survey_answers_apply(*, customer: Customer, answers: list[tuple[str, object,
             elif binding == "districts" and value:
                 preference.districts.add(*District.objects.filter(pk__in=value))
         _save_preference(preference)
+        queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE)

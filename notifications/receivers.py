@@ -1,12 +1,13 @@
-"""Loyalty's domain signals become notifications. Each receiver only delegates to notify()."""
+"""Loyalty's bonus events become notifications; crm's customer changes re-plan them. Receivers only delegate."""
 
 from anymail.signals import tracking as anymail_tracking
 from django.db import transaction
 
 from crm.models import Customer
+from crm.signals import customer_changed
 from loyalty import signals
 from loyalty.signals import BonusEvent
-from notifications.services import notify
+from notifications.services import CONTACT_CHANGE, CUSTOMER_CHANGE, notify, queued_notifications_replan
 
 TOPIC_FOR = {
     "accrued": "bonus-credited",
@@ -39,6 +40,17 @@ def on_bonus_event(sender, event: BonusEvent, **kwargs) -> None:
         )
 
 
+# Customer fields that decide where (contact points) or when (time zone) a message goes, or whether at all.
+CONTACT_FIELDS = frozenset({"email", "phone", "address_line", "postal_code", "city"})
+CUSTOMER_PLANNING_FIELDS = CONTACT_FIELDS | {"time_zone", "is_active"}
+
+
+def on_customer_changed(sender, customer: Customer, fields: frozenset, **kwargs) -> None:
+    if fields & CUSTOMER_PLANNING_FIELDS:
+        cause = CONTACT_CHANGE if fields & CONTACT_FIELDS else CUSTOMER_CHANGE
+        queued_notifications_replan(customers=[customer], cause=cause)
+
+
 def connect() -> None:
     for signal in (
         signals.bonus_accrued,
@@ -49,6 +61,7 @@ def connect() -> None:
         signals.bonus_gifted,
     ):
         signal.connect(on_bonus_event, dispatch_uid=f"notifications.on_bonus_event.{id(signal)}")
+    customer_changed.connect(on_customer_changed, dispatch_uid="notifications.on_customer_changed")
     anymail_tracking.connect(on_email_tracking, dispatch_uid="notifications.on_email_tracking")
 
 

@@ -97,6 +97,17 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "preferences_url": preferences_url(customer, preference),
         "dispute_url": dispute_url(customer, tx_ids[0], preference) if tx_ids else "",
     }
+    if notification.context.get("events"):
+        # A coalesced message lists its events, each with its own "that wasn't me" link.
+        context["events"] = [
+            {
+                **event,
+                "dispute_url": dispute_url(customer, event["transaction_ids"][0], preference)
+                if event.get("transaction_ids")
+                else "",
+            }
+            for event in notification.context["events"]
+        ]
     if notification.context.get("survey"):
         # The surveys app's page, by URL name: each customer's link carries their own token.
         token = customer_token("survey", customer, preference, s=notification.context["survey"])

@@ -443,6 +443,7 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
     from notifications.models import ContactSuppression
 
     time_machine.move_to("2027-03-27T22:30:00+00:00", tick=False)  # the night before Europe springs forward
+    Topic.objects.filter(code=topic).update(coalesce=False)  # planning is compared here, not coalescing
     zones = ["Europe/Tallinn", "Europe/Helsinki", "Europe/Moscow", "America/New_York", "Europe/Stockholm"]
     customers = []
     for i in range(20):
@@ -482,3 +483,25 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
 
     for customer in customers:
         assert outcome("many", customer) == outcome("one", customer), customer.time_zone
+
+
+def test_an_occasion_is_planned_once_even_after_its_row_moved_channel(customer_factory, time_machine):
+    from crm.models import Customer
+    from notifications.fanout import notify_many
+
+    time_machine.move_to("2026-11-24T10:00:00+00:00")
+    customer = customer_factory()
+    grant(customer, Channel.SMS)
+    grant(customer, Channel.EMAIL)
+    preference_update(customer=customer, preferred_channels={"promotion": "sms"})
+    [first] = notify(customer=customer, topic="promotion", context={"text": "x"}, dedupe_key="promo-9")
+    notify_many(customers=Customer.objects.filter(pk=customer.pk), topic="promotion", context={}, dedupe_prefix="c9")
+    assert first.channel == "sms"
+    preference_update(customer=customer, preferred_channels={"promotion": "email"})  # re-plans the queued rows
+    assert set(Notification.objects.values_list("channel", flat=True)) == {"email"}
+
+    again = notify(customer=customer, topic="promotion", context={"text": "x"}, dedupe_key="promo-9")
+    report = notify_many(customers=Customer.objects.all(), topic="promotion", context={}, dedupe_prefix="c9")
+    assert [row.pk for row in again] == [first.pk]
+    assert (report.rows_written, report.already_present) == (0, 1)
+    assert Notification.objects.count() == 2

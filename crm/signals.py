@@ -1,0 +1,12 @@
+"""Domain signals: how other apps hear about changes to a customer without crm knowing them.
+
+``crm`` imports no other app; ``notifications`` listens here to re-plan queued messages when a
+customer's contact points change.
+"""
+
+from django.dispatch import Signal
+
+# Sent by ``crm.services.customer_update`` inside its transaction, after the save, with ``customer``
+# (the saved instance) and ``fields`` (a frozenset of the names of the fields whose value changed).
+# Receivers write in the same transaction: the change and its consequences commit together.
+customer_changed = Signal()
