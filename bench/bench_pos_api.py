@@ -31,6 +31,7 @@ ENV = {
     "DEBUG": "false",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
     "LOG_LEVEL": "WARNING",
+    "PUBLIC_BASE_URL": "https://crm.example.com",  # DEBUG is off: links must be HTTPS (a system check)
 }
 
 
