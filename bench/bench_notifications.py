@@ -37,18 +37,18 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from crm.models import Customer  # noqa: E402
-from notifications import dispatch  # noqa: E402
-from notifications.fanout import notify_many  # noqa: E402
+from notifications.delivery import dispatch  # noqa: E402
 from notifications.models import Notification  # noqa: E402
-from notifications.services import notify  # noqa: E402
+from notifications.outbox.fanout import notify_many  # noqa: E402
+from notifications.outbox.write import notify  # noqa: E402
 
 call_command("migrate", "--noinput", verbosity=0)
 have = Customer.objects.count()
 if have < COUNT:
     call_command("seed_demo", "--customers", str(COUNT - have), verbosity=0)
 settings.NOTIFICATION_BACKENDS = {
-    "email": "notifications.channels.sms.NullChannel",
-    "sms": "notifications.channels.sms.NullChannel",
+    "email": "notifications.delivery.channels.sms.NullChannel",
+    "sms": "notifications.delivery.channels.sms.NullChannel",
 }
 run = str(int(time.time()))
 

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.admin import ReadOnlyModelAdmin
 from crm.models import Customer
-from notifications.letters import batch_pdf, letter_batch_mark_posted
+from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
+from notifications.delivery.rendering import RenderError, render
 from notifications.models import (
     ConsentEvent,
     ContactSuppression,
@@ -27,9 +28,9 @@ from notifications.models import (
     UnsubscribeFeedback,
     UnsubscribeReason,
 )
-from notifications.rendering import RenderError, render
+from notifications.outbox.replan import PREFERENCE_CHANGE, queued_notifications_replan
+from notifications.preferences.services import PLANNING_FIELDS
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
-from notifications.services import PLANNING_FIELDS, PREFERENCE_CHANGE, queued_notifications_replan
 
 
 @admin.register(Topic)

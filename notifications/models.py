@@ -86,7 +86,7 @@ class ConsentEvent(models.Model):
     """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown.
 
     ``scope`` says what one event covers, so a single action is a single row that also covers
-    topics staff create later (see ``notifications.policy.ConsentBook`` for the precedence).
+    topics staff create later (see ``notifications.consent.book.ConsentBook`` for the precedence).
     """
 
     class Action(models.TextChoices):

@@ -1,12 +1,16 @@
 from django.db.models import QuerySet
 
 from crm.models import Customer
-from notifications.models import ConsentEvent, Notification
+from notifications.models import ConsentEvent, Notification, Topic
 
 
 def customer_notifications(customer: Customer) -> QuerySet[Notification]:
     """Every message planned for a customer, newest first, with the decision and its reason."""
     return Notification.objects.filter(customer=customer).select_related("topic").order_by("-created_at", "-id")
+
+
+def marketing_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True).order_by("name")
 
 
 def customer_consent_history(customer: Customer) -> QuerySet[ConsentEvent]:

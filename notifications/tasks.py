@@ -2,7 +2,7 @@ from celery import shared_task
 from django.conf import settings
 
 from config.celery import nudge
-from notifications import dispatch
+from notifications.delivery import dispatch
 
 
 @shared_task
@@ -26,15 +26,15 @@ def drain_task(channel: str | None = None) -> dict:
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
 def process_delivery_event_task(self, event_id: int) -> None:
-    from notifications.feedback import delivery_event_process
+    from notifications.inbound.events import delivery_event_process
 
     delivery_event_process(event_id)
 
 
 @shared_task(bind=True, max_retries=5)
 def send_inbound_reply_task(self, inbound_id: int) -> bool:
-    from notifications.channels import ProviderError
-    from notifications.feedback import inbound_reply_send
+    from notifications.delivery.channels import ProviderError
+    from notifications.inbound.replies import inbound_reply_send
 
     try:
         return inbound_reply_send(inbound_id)
@@ -47,13 +47,13 @@ def send_inbound_reply_task(self, inbound_id: int) -> bool:
 @shared_task
 def inbound_sweep_task() -> dict:
     """Beat, every minute: process stored delivery events and replies that no task processed."""
-    from notifications.feedback import inbound_sweep
+    from notifications.inbound.sweep import inbound_sweep
 
     return inbound_sweep()
 
 
 @shared_task
 def learn_send_times_task() -> int:
-    from notifications.learning import best_hours_learn
+    from notifications.scheduling.learning import best_hours_learn
 
     return best_hours_learn()

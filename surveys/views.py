@@ -2,11 +2,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from notifications.consent.services import Evidence
+from notifications.delivery.rendering import absolute
 from notifications.models import ConsentEvent
-from notifications.preference_centre import Evidence
-from notifications.rendering import absolute
+from notifications.public.views import _invalid, _language, _page, token_page
 from notifications.tokens import make_token, read_customer_token, read_token
-from notifications.views import _invalid, _language, _page, token_page
 from surveys.forms import RespondentForm, SurveyForm
 from surveys.models import Answer, Response, Survey
 from surveys.services import (

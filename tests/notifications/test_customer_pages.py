@@ -6,10 +6,10 @@ from django.test import Client
 from django.urls import reverse
 
 from loyalty.models import Dispute
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import consent_record
+from notifications.delivery.rendering import dispute_url, preferences_url, unsubscribe_urls
 from notifications.models import ConsentEvent, Notification, Preference, Topic, UnsubscribeFeedback, UnsubscribeReason
-from notifications.policy import ConsentBook
-from notifications.rendering import dispute_url, preferences_url, unsubscribe_urls
-from notifications.services import consent_record
 from tests.loyalty.factories import purchase
 from tests.notifications.factories import due_notification
 
@@ -257,7 +257,7 @@ def test_bonus_email_links_to_dispute_and_preferences(customer, store_factory):
     Topic.objects.filter(code="bonus-credited").update(channels=["email"])
     Preference.objects.create(customer=customer, window_start=datetime.time(0), window_end=datetime.time(23, 59))
     result = purchase(customer, store=store_factory(), amount="12")
-    from notifications.services import notify
+    from notifications.outbox.write import notify
 
     [row] = notify(
         customer=customer,

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from notifications.channels import Message
+from notifications.delivery.channels import Message
 from notifications.models import Channel, MessageTemplate, Notification
-from notifications.policy import contact_point
+from notifications.outbox.planning import contact_point
 from notifications.tokens import customer_token
 
 

@@ -10,7 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from notifications.feedback import delivery_event_record, inbound_sms_handle, telegram_update_handle
+from notifications.inbound.events import delivery_event_record
+from notifications.inbound.replies import inbound_sms_handle, telegram_update_handle
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio error codes that mean the number cannot take SMS at all (unknown number, landline).

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from notifications.channels.base import ChannelBackend, Message, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, Message, ProviderError
 
 
 def message_id_for(message: Message) -> str:

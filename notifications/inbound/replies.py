@@ -1,9 +1,9 @@
-"""What providers tell us back: delivery and engagement events, and customers' SMS replies.
+"""What customers send us: SMS and Telegram replies, stored first, then acted on.
 
-Webhooks only record (fast, once per event) and enqueue; the work happens in Celery tasks.
+STOP and START change consent, HELP answers, "/start <code>" links a Telegram chat, anything
+else goes to staff as an interaction. Confirmations go out after commit, once.
 """
 
-import hashlib
 import logging
 from datetime import timedelta
 from functools import partial
@@ -19,136 +19,12 @@ from config.celery import nudge
 from crm.models import Interaction
 from crm.selectors import customer_find
 from crm.services import interaction_record
-from notifications import keywords
-from notifications.channels import Message, backend_for
-from notifications.models import (
-    Channel,
-    ConsentEvent,
-    ContactSuppression,
-    DeliveryEvent,
-    InboundMessage,
-    Notification,
-    Preference,
-    Topic,
-)
-from notifications.services import consent_record
+from notifications.consent.services import consent_record
+from notifications.delivery.channels import Message, backend_for
+from notifications.inbound import keywords
+from notifications.models import Channel, ConsentEvent, InboundMessage, Preference, Topic
 
 logger = logging.getLogger(__name__)
-Status = Notification.Status
-
-DELIVERED, BOUNCED, COMPLAINED, OPENED, CLICKED, UNSUBSCRIBED, REJECTED, FAILED = (
-    "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "rejected", "failed",
-)  # fmt: skip
-
-
-def _notification_for(metadata: dict, message_id: str) -> Notification | None:
-    raw = (metadata or {}).get("notification_id")
-    if raw and str(raw).isdigit():
-        found = Notification.objects.filter(pk=int(raw)).first()
-        if found:
-            return found
-    if message_id:
-        return Notification.objects.filter(provider_message_id=message_id).first()
-    return None
-
-
-def delivery_event_record(
-    *,
-    provider: str,
-    channel: str,
-    event_type: str,
-    occurred_at,
-    event_id: str = "",
-    message_id: str = "",
-    recipient: str = "",
-    metadata: dict | None = None,
-    detail: str = "",
-    payload: dict | None = None,
-) -> DeliveryEvent | None:
-    """Store one provider event (a replay stores nothing) and enqueue its processing after commit."""
-    from notifications.tasks import process_delivery_event_task
-
-    if not event_id:
-        basis = f"{provider}|{message_id}|{event_type}|{occurred_at}|{recipient}|{detail}"
-        event_id = hashlib.sha256(basis.encode()).hexdigest()
-    key = f"{provider}:{event_id}"[:128]
-    with transaction.atomic():
-        event, created = DeliveryEvent.objects.get_or_create(
-            event_key=key,
-            defaults={
-                "provider": provider,
-                "channel": channel,
-                "event_type": event_type,
-                "notification": _notification_for(metadata or {}, message_id),
-                "message_id": message_id or "",
-                "recipient": (recipient or "")[:254],
-                "detail": (detail or "")[:255],
-                "occurred_at": occurred_at or timezone.now(),
-                "payload": payload or {},
-            },
-        )
-        if created:
-            transaction.on_commit(partial(nudge, process_delivery_event_task, event.pk), robust=True)
-    return event if created else None
-
-
-def _withdraw_marketing(notification: Notification | None, customer, channel: str, reason: str) -> None:
-    """Withdraw marketing on this channel for good (topics created later too), keeping service messages."""
-    if customer is None:
-        return
-    consent_record(
-        customer=customer,
-        channel=channel,
-        scope=ConsentEvent.Scope.MARKETING,
-        action=ConsentEvent.Action.WITHDRAWN,
-        source=ConsentEvent.Source.PROVIDER,
-        reason=reason,
-    )
-
-
-def delivery_event_process(event_id: int) -> None:
-    """Apply one recorded event: statuses move forward only; bounces and complaints suppress."""
-    with transaction.atomic():
-        event = DeliveryEvent.objects.select_for_update().filter(pk=event_id, processed_at__isnull=True).first()
-        if event is None:
-            return
-        notification = (
-            Notification.objects.select_for_update().select_related("customer").filter(pk=event.notification_id).first()
-        )
-        customer = notification.customer if notification else None
-        address = event.recipient or (
-            (customer.email if event.channel == Channel.EMAIL else str(customer.phone)) if customer else ""
-        )
-        kind = event.event_type
-        if notification:
-            if kind == DELIVERED and notification.status == Status.SENT:
-                # Only a sent message becomes delivered: a late "delivered" lifts nothing.
-                notification.status, notification.delivered_at = Status.DELIVERED, event.occurred_at
-            elif kind == OPENED and notification.opened_at is None:
-                notification.opened_at = event.occurred_at
-            elif kind == CLICKED and notification.clicked_at is None:
-                notification.clicked_at = event.occurred_at
-                notification.opened_at = notification.opened_at or event.occurred_at
-            elif kind in (BOUNCED, REJECTED, FAILED) and notification.status in (Status.SENT, Status.DELIVERED):
-                notification.status, notification.reason = Status.FAILED, Notification.Reason.PROVIDER_ERROR
-                notification.detail = f"{kind}: {event.detail}"[:255]
-            notification.save()
-        if kind in (BOUNCED, COMPLAINED) and address:
-            reason = _("hard bounce") if kind == BOUNCED else _("spam complaint")
-            _suppression, created = ContactSuppression.objects.get_or_create(
-                channel=event.channel,
-                address=address,
-                defaults={"customer": customer, "reason": reason, "event": event},
-            )
-            if created:
-                _withdraw_marketing(notification, customer, event.channel, reason)
-        elif kind == UNSUBSCRIBED and customer:
-            _withdraw_marketing(notification, customer, event.channel, _("unsubscribed at the provider"))
-        event.processed_at = timezone.now()
-        event.save(update_fields=["processed_at"])
-
-
-# --- SMS replies ---------------------------------------------------------------------------------
 
 
 def _reply_text(action: str, topic: Topic | None, language: str) -> str:
@@ -357,39 +233,3 @@ def inbound_reply_send(inbound_id: int) -> bool:
         raise
     InboundMessage.objects.filter(pk=inbound_id).update(reply_sent_at=timezone.now(), reply_lease_until=None)
     return True
-
-
-def inbound_sweep(*, now=None, older_than: timedelta = timedelta(seconds=30), limit: int = 500) -> dict[str, int]:
-    """Beat's backstop: act on what was stored but not processed (a broker outage, a crash).
-
-    Delivery events and inbound messages older than ``older_than`` that are still unprocessed
-    are processed now, and confirmations not yet sent (for two days at most: a late "you are
-    unsubscribed" confuses more than it helps) are sent.
-    """
-    now = now or timezone.now()
-    before = now - older_than
-    events = DeliveryEvent.objects.filter(processed_at__isnull=True, created_at__lt=before).order_by("created_at")
-    inbound = InboundMessage.objects.filter(processed_at__isnull=True, created_at__lt=before).order_by("created_at")
-    replies = (
-        InboundMessage.objects.filter(
-            processed_at__isnull=False,
-            reply_sent_at__isnull=True,
-            created_at__lt=before,
-            created_at__gt=now - timedelta(days=2),
-        )
-        .exclude(reply="")
-        .filter(Q(reply_lease_until__isnull=True) | Q(reply_lease_until__lt=now))
-        .order_by("created_at")
-    )
-    done = {"events": 0, "inbound": 0, "replies": 0}
-    for pk in list(events.values_list("pk", flat=True)[:limit]):
-        delivery_event_process(pk)
-        done["events"] += 1
-    for pk in list(inbound.values_list("pk", flat=True)[:limit]):
-        done["inbound"] += int(inbound_process(pk))
-    for pk in list(replies.values_list("pk", flat=True)[:limit]):
-        try:
-            done["replies"] += int(inbound_reply_send(pk))
-        except Exception:
-            logger.warning("reply to inbound message %s not sent yet", pk, exc_info=True)
-    return done

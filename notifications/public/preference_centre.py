@@ -1,4 +1,4 @@
-"""What the customer pages do: unsubscribe as a conversation, and saving preferences.
+"""What the customer pages do: unsubscribe as a conversation, and saving the preference centre.
 
 Every consent change is a ConsentEvent with the wording the customer was shown and the
 request's evidence; results are described back in plain words.
@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm.models import Customer
+from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
+from notifications.consent.services import Evidence, consent_choice_record
 from notifications.models import (
     Channel,
     ConsentEvent,
@@ -21,52 +23,10 @@ from notifications.models import (
     UnsubscribeFeedback,
     UnsubscribeReason,
 )
-from notifications.policy import ConsentBook, contact_point
-from notifications.services import (
-    CONSENT_CHANGE,
-    PREFERENCE_CHANGE,
-    consent_record,
-    queued_notifications_replan,
-)
-
-WORDING_VERSION = "2026-11"
-MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    ip_address: str | None
-    user_agent: str
-    source: str
-
-    @classmethod
-    def from_request(cls, request, source: str) -> "Evidence":
-        return cls(request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")[:400], source)
-
-
-def _record(customer, evidence: Evidence, *, channel, action, topic=None, scope=None, wording="", reason="") -> None:
-    """One consent event of a decision taken on a page; the caller re-plans once, after the last."""
-    consent_record(
-        customer=customer,
-        channel=channel,
-        topic=topic,
-        scope=scope,
-        action=action,
-        source=evidence.source,
-        wording=wording,
-        wording_version=WORDING_VERSION,
-        ip_address=evidence.ip_address,
-        user_agent=evidence.user_agent,
-        reason=reason,
-        replan=False,
-    )
-
-
-def _save_preference(preference: Preference) -> None:
-    """Save what the customer chose, never the badge: consent_record keeps that current."""
-    preference.full_clean()
-    fields = [f.name for f in Preference._meta.concrete_fields if f.name not in ("id", "customer", "badge")]
-    preference.save(update_fields=fields)
+from notifications.outbox.planning import contact_point
+from notifications.outbox.replan import CONSENT_CHANGE, PREFERENCE_CHANGE, queued_notifications_replan
+from notifications.preferences.services import preference_choices_save
+from notifications.selectors import marketing_topics
 
 
 def _shown(value) -> str:
@@ -77,10 +37,6 @@ def _shown(value) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
-
-
-def marketing_topics():
-    return Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True).order_by("name")
 
 
 def unsubscribe_apply(
@@ -108,18 +64,47 @@ def unsubscribe_apply(
     why = reason.label if reason else ""
     with transaction.atomic():
         if choice == Choice.TOPIC:
-            _record(customer, evidence, channel=channel, topic=topic, action=withdrawn, wording=wording, reason=why)
+            consent_choice_record(
+                customer=customer,
+                evidence=evidence,
+                channel=channel,
+                topic=topic,
+                action=withdrawn,
+                wording=wording,
+                reason=why,
+            )
         elif choice in (Choice.CHANNEL, Choice.EVERYTHING):
             scope = Scope.MARKETING if choice == Choice.CHANNEL else Scope.EVERYTHING
-            _record(customer, evidence, channel=channel, scope=scope, action=withdrawn, wording=wording, reason=why)
+            consent_choice_record(
+                customer=customer,
+                evidence=evidence,
+                channel=channel,
+                scope=scope,
+                action=withdrawn,
+                wording=wording,
+                reason=why,
+            )
         elif choice == Choice.FEWER:
             preference, _created = Preference.objects.get_or_create(customer=customer)
             preference.max_per_week = {**(preference.max_per_week or {}), channel: 1}
             preference.save(update_fields=["max_per_week", "updated_at"])
         elif choice == Choice.SWITCH:
-            _record(customer, evidence, channel=channel, topic=topic, action=withdrawn, wording=wording, reason=why)
-            _record(
-                customer, evidence, channel=switch_to, topic=topic, action=ConsentEvent.Action.GRANTED, wording=wording
+            consent_choice_record(
+                customer=customer,
+                evidence=evidence,
+                channel=channel,
+                topic=topic,
+                action=withdrawn,
+                wording=wording,
+                reason=why,
+            )
+            consent_choice_record(
+                customer=customer,
+                evidence=evidence,
+                channel=switch_to,
+                topic=topic,
+                action=ConsentEvent.Action.GRANTED,
+                wording=wording,
             )
         # After every event of the choice: "SMS off, e-mail on" moves a queued SMS instead of dropping it.
         queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE)
@@ -200,9 +185,9 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                 on_channels.append(channel)
             if now_on != was:
                 action = ConsentEvent.Action.GRANTED if now_on else ConsentEvent.Action.WITHDRAWN
-                _record(
-                    customer,
-                    evidence,
+                consent_choice_record(
+                    customer=customer,
+                    evidence=evidence,
                     channel=channel,
                     scope=ConsentEvent.Scope.MARKETING,
                     action=action,
@@ -226,7 +211,14 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                 channels = [c for c in MARKETING_CHANNELS if not book.topic_withdrawn(customer.pk, c, topic)]
                 action = ConsentEvent.Action.WITHDRAWN
             for channel in channels:
-                _record(customer, evidence, channel=channel, topic=topic, action=action, wording=wordings["topics"])
+                consent_choice_record(
+                    customer=customer,
+                    evidence=evidence,
+                    channel=channel,
+                    topic=topic,
+                    action=action,
+                    wording=wordings["topics"],
+                )
             if channels:
                 changes.append(
                     _("Topic “%(topic)s”: on") % {"topic": topic.name}
@@ -270,7 +262,7 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
             if any(current.get(code) != bonus_channel for code in bonus_topics) and bonus_channel:
                 preference.preferred_channels = {**current, **{code: bonus_channel for code in bonus_topics}}
                 changes.append(_("Bonus messages by %(channel)s") % {"channel": Channel(bonus_channel).label})
-        _save_preference(preference)
+        preference_choices_save(preference=preference)
         if "districts" in data:
             before = set(preference.districts.values_list("pk", flat=True))
             after = {d.pk for d in data["districts"]}
@@ -283,77 +275,3 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
         if changes:
             queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE)
     return changes
-
-
-CONSENT_BINDINGS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS, "consent_messenger": Channel.MESSENGER}
-
-
-def survey_answers_apply(*, customer: Customer, answers: list[tuple[str, object, str]], evidence: Evidence) -> None:
-    """Turn bound survey answers into preferences and consent (the surveys app writes only through here).
-
-    ``answers`` are (binding, value, wording shown) triples. Consent answers are applied first, so
-    topics chosen in the same survey are granted on the channels just agreed to.
-    """
-    from crm.models import District
-
-    ordered = sorted(answers, key=lambda item: item[0] not in CONSENT_BINDINGS)
-    preference, _created = Preference.objects.get_or_create(customer=customer)
-    with transaction.atomic():
-        for binding, value, wording in ordered:
-            if binding in CONSENT_BINDINGS:
-                # The questions ask about news and offers: a "no" leaves service messages alone.
-                action = ConsentEvent.Action.GRANTED if value else ConsentEvent.Action.WITHDRAWN
-                _record(
-                    customer,
-                    evidence,
-                    channel=CONSENT_BINDINGS[binding],
-                    scope=ConsentEvent.Scope.MARKETING,
-                    action=action,
-                    wording=wording,
-                )
-            elif binding == "topics":
-                book = ConsentBook.for_customers([customer.pk])
-                chosen = set(value or [])
-                for topic in marketing_topics():
-                    for channel in MARKETING_CHANNELS:
-                        if topic.code in chosen:
-                            if book.marketing_on(customer.pk, channel):
-                                _record(
-                                    customer,
-                                    evidence,
-                                    channel=channel,
-                                    topic=topic,
-                                    action=ConsentEvent.Action.GRANTED,
-                                    wording=wording,
-                                )
-                        else:
-                            _record(
-                                customer,
-                                evidence,
-                                channel=channel,
-                                topic=topic,
-                                action=ConsentEvent.Action.WITHDRAWN,
-                                wording=wording,
-                            )
-            elif binding == "preferred_channel" and value:
-                topics = Topic.objects.filter(is_active=True)
-                preference.preferred_channels = {
-                    **(preference.preferred_channels or {}),
-                    **{t.code: value for t in topics if value in (t.alternatives or []) or value in (t.channels or [])},
-                }
-            elif binding == "time_window" and value:
-                start, end = str(value).split("-")
-                preference.window_start = datetime.time.fromisoformat(start)
-                preference.window_end = datetime.time.fromisoformat(end)
-            elif binding == "weekdays":
-                preference.weekdays = sorted(int(day) for day in (value or []))
-            elif binding == "frequency" and value:
-                preference.max_per_week = {
-                    **(preference.max_per_week or {}),
-                    Channel.EMAIL: int(value),
-                    Channel.SMS: int(value),
-                }
-            elif binding == "districts" and value:
-                preference.districts.add(*District.objects.filter(pk__in=value))
-        _save_preference(preference)
-        queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE)

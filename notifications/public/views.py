@@ -16,14 +16,14 @@ from django.views.decorators.http import require_http_methods
 
 from loyalty.models import BonusTransaction
 from loyalty.services import dispute_open
-from notifications import forms
+from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
+from notifications.consent.services import Evidence, consent_record
 from notifications.csrf import csrf_token_required
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
-from notifications.policy import ConsentBook, contact_point
-from notifications.preference_centre import (
-    MARKETING_CHANNELS,
-    Evidence,
-    marketing_topics,
+from notifications.outbox.planning import contact_point
+from notifications.preferences.services import messenger_link_start
+from notifications.public import forms
+from notifications.public.preference_centre import (
     preferences_save,
     standing_state,
     topic_wanted,
@@ -31,7 +31,7 @@ from notifications.preference_centre import (
     what_we_send,
 )
 from notifications.ratelimit import client_ip, rate_limited
-from notifications.services import consent_record, messenger_link_start
+from notifications.selectors import marketing_topics
 from notifications.tokens import read_customer_token
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}

@@ -7,7 +7,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from notifications.channels.base import ChannelBackend, Message, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, Message, ProviderError
 
 
 class TwilioSmsChannel(ChannelBackend):

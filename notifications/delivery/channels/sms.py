@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from notifications.channels.base import ChannelBackend, Message
+from notifications.delivery.channels.base import ChannelBackend, Message
 
 
 class FileSmsChannel(ChannelBackend):

@@ -7,7 +7,7 @@ in have one. Calls time out; 429 and 5xx are retried by the dispatcher, other 4x
 import requests
 from django.conf import settings
 
-from notifications.channels.base import ChannelBackend, Message, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, Message, ProviderError
 
 
 def _post(url: str, *, json: dict, headers: dict | None = None) -> dict:

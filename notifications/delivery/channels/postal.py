@@ -1,4 +1,4 @@
-from notifications.channels.base import ChannelBackend, Message, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, Message, ProviderError
 
 
 class LetterBatchChannel(ChannelBackend):

@@ -20,9 +20,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from crm.models import Customer
+from notifications.consent.book import NEWEST, ConsentBook
 from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic, occasion_of
-from notifications.policy import NEWEST, ConsentBook, contact_point, plan_channels
-from notifications.services import kick_dispatcher, schedule_slot
+from notifications.outbox.planning import contact_point, plan_channels
+from notifications.outbox.write import kick_dispatcher
+from notifications.scheduling.rules import schedule_slot
 
 Status = Notification.Status
 Reason = Notification.Reason

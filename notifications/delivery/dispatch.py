@@ -25,8 +25,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from loyalty.program import program_zone
-from notifications import freshness, outbox
-from notifications.channels import ProviderError, backend_for
+from notifications.consent.book import ConsentBook
+from notifications.delivery import freshness
+from notifications.delivery.channels import ProviderError, backend_for
+from notifications.delivery.rendering import RenderError, pick_template, render
+from notifications.delivery.sms_encoding import sms_segments
 from notifications.models import (
     Channel,
     LetterBatch,
@@ -37,19 +40,10 @@ from notifications.models import (
     occasion_keys,
     occasion_of,
 )
-from notifications.outbox import Claim, Outcome
-from notifications.policy import (
-    ConsentBook,
-    contact_point,
-    recent_counted_sends,
-    suppressed_contacts,
-    weekly_cap,
-    window_for,
-)
-from notifications.rendering import RenderError, pick_template, render
-from notifications.scheduling import next_slot
-from notifications.services import schedule_slot
-from notifications.sms_encoding import sms_segments
+from notifications.outbox.claim import WAITING, Claim, Outcome, claim, record
+from notifications.outbox.planning import contact_point, suppressed_contacts
+from notifications.scheduling.rules import recent_counted_sends, schedule_slot, weekly_cap, window_for
+from notifications.scheduling.slots import next_slot
 
 logger = logging.getLogger(__name__)
 Status = Notification.Status
@@ -81,7 +75,7 @@ def drain(
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
         at = now or timezone.now()
-        claims = outbox.claim(now=at, limit=limit or settings.NOTIFICATION_BATCH_SIZE, channel=channel)
+        claims = claim(now=at, limit=limit or settings.NOTIFICATION_BATCH_SIZE, channel=channel)
         if not claims:
             break
         totals.update(deliver(claims, now=at))
@@ -92,7 +86,7 @@ def drain(
 def due_channels(*, now: datetime.datetime | None = None) -> list[str]:
     """Channels with rows due or stranded, so beat wakes one drainer per channel that has work."""
     now = now or timezone.now()
-    due = Notification.objects.filter(status__in=outbox.WAITING, send_at__lte=now)
+    due = Notification.objects.filter(status__in=WAITING, send_at__lte=now)
     stranded = Notification.objects.filter(status=Status.SENDING, lease_until__lt=now)
     return sorted(
         channel
@@ -310,7 +304,7 @@ def _send_all(to_send, outcomes: list[Outcome], letter_batch_id, *, now) -> set[
         outcomes.append(outcome)
         pending.append(outcome)
         if time.monotonic() - last_record >= settings.NOTIFICATION_RECORD_SECONDS:
-            recorded |= outbox.record(pending, now=now)
+            recorded |= record(pending, now=now)
             pending, last_record = [], time.monotonic()
-    recorded |= outbox.record(pending, now=now)
+    recorded |= record(pending, now=now)
     return recorded

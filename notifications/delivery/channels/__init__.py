@@ -5,7 +5,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from notifications.channels.base import ChannelBackend, Message, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, Message, ProviderError
 
 
 @cache
