@@ -7,6 +7,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from notifications import checks, receivers  # noqa: F401 (checks register themselves)
+        from crm.links.pages import language_reader_register
+        from notifications import checks, receivers, selectors  # noqa: F401 (checks register themselves)
 
         receivers.connect()
+        language_reader_register("notifications", selectors.chosen_language)

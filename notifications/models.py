@@ -190,8 +190,6 @@ class Preference(models.Model):
     districts = models.ManyToManyField(
         District, verbose_name=_("districts for local news"), blank=True, related_name="+"
     )
-    # Bumped to revoke every link already sent to this customer (tokens carry the version).
-    token_version = models.PositiveIntegerField(default=0)
     messenger = models.CharField(
         _("messenger"), max_length=16, choices=[("telegram", "Telegram"), ("whatsapp", "WhatsApp")], blank=True
     )

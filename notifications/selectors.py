@@ -1,12 +1,17 @@
 from django.db.models import QuerySet
 
 from crm.models import Customer
-from notifications.models import ConsentEvent, Notification, Topic
+from notifications.models import ConsentEvent, Notification, Preference, Topic
 
 
 def customer_notifications(customer: Customer) -> QuerySet[Notification]:
     """Every message planned for a customer, newest first, with the decision and its reason."""
     return Notification.objects.filter(customer=customer).select_related("topic").order_by("-created_at", "-id")
+
+
+def chosen_language(customer: Customer) -> str:
+    """The language the customer chose for their messages and pages; "" when they chose none."""
+    return Preference.objects.filter(customer=customer).values_list("language", flat=True).first() or ""
 
 
 def marketing_topics() -> QuerySet[Topic]:

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from crm.links.tokens import customer_token
 from notifications.delivery.channels import Message
 from notifications.models import Channel, MessageTemplate, Notification
 from notifications.outbox.planning import contact_point
-from notifications.tokens import customer_token
 
 
 class RenderError(Exception):
@@ -41,11 +41,10 @@ def token_url(name: str, token: str) -> str:
     return absolute(f"{before}{token}{after}")
 
 
-def unsubscribe_urls(notification: Notification, preference=None) -> tuple[str, str]:
+def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
     token = customer_token(
         "unsubscribe",
         notification.customer,
-        preference,
         t=notification.topic.code,
         ch=notification.channel,
         n=notification.pk,
@@ -53,12 +52,12 @@ def unsubscribe_urls(notification: Notification, preference=None) -> tuple[str, 
     return token_url("unsubscribe", token), token_url("unsubscribe-one-click", token)
 
 
-def preferences_url(customer, preference=None) -> str:
-    return token_url("preferences", customer_token("preferences", customer, preference))
+def preferences_url(customer) -> str:
+    return token_url("preferences", customer_token("preferences", customer))
 
 
-def dispute_url(customer, transaction_id: int, preference=None) -> str:
-    return token_url("dispute", customer_token("dispute", customer, preference, tx=transaction_id))
+def dispute_url(customer, transaction_id: int) -> str:
+    return token_url("dispute", customer_token("dispute", customer, tx=transaction_id))
 
 
 # A channel without its own template borrows another's text (a messenger message reads like an SMS).
@@ -85,7 +84,7 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
     if template is None:
         raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
     customer = notification.customer
-    page_url, one_click_url = unsubscribe_urls(notification, preference)
+    page_url, one_click_url = unsubscribe_urls(notification)
     tx_ids = notification.context.get("transaction_ids") or []
     context = {
         **notification.context,
@@ -94,15 +93,15 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "contact_phone": settings.BRAND_CONTACT_PHONE,
         "contact_email": settings.BRAND_CONTACT_EMAIL,
         "unsubscribe_url": page_url,
-        "preferences_url": preferences_url(customer, preference),
-        "dispute_url": dispute_url(customer, tx_ids[0], preference) if tx_ids else "",
+        "preferences_url": preferences_url(customer),
+        "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
     }
     if notification.context.get("events"):
         # A coalesced message lists its events, each with its own "that wasn't me" link.
         context["events"] = [
             {
                 **event,
-                "dispute_url": dispute_url(customer, event["transaction_ids"][0], preference)
+                "dispute_url": dispute_url(customer, event["transaction_ids"][0])
                 if event.get("transaction_ids")
                 else "",
             }
@@ -110,7 +109,7 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         ]
     if notification.context.get("survey"):
         # The surveys app's page, by URL name: each customer's link carries their own token.
-        token = customer_token("survey", customer, preference, s=notification.context["survey"])
+        token = customer_token("survey", customer, s=notification.context["survey"])
         context["survey_url"] = token_url("survey", token)
     with translation.override(language):
         body = _compiled(template.body).render(Context(context, autoescape=False)).strip()

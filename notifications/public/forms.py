@@ -123,12 +123,3 @@ class UnsubscribeForm(forms.Form):
         if data.get("choice") == UnsubscribeFeedback.Choice.SWITCH and not data.get("switch_to"):
             self.add_error("switch_to", _("Choose the channel you prefer."))
         return data
-
-
-class DisputeForm(forms.Form):
-    comment = forms.CharField(
-        label=_("Anything we should know? (optional)"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )

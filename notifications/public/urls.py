@@ -5,6 +5,5 @@ from notifications.public import views
 urlpatterns = [
     path("p/<str:token>/", views.preferences, name="preferences"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("d/<str:token>/", views.dispute, name="dispute"),
     path("u/<str:token>/one-click/", views.unsubscribe_one_click, name="unsubscribe-one-click"),
 ]

@@ -1,24 +1,21 @@
-"""Public pages reached from messages. Customers never log in: links carry signed, revocable tokens.
+"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click.
 
-GET never changes anything (mail scanners prefetch links); human forms keep the CSRF token check
-(see notifications.csrf for why not the Referer check); only the RFC 8058 one-click endpoint is exempt. Every page sends ``Referrer-Policy: no-referrer`` and is rate limited.
+What every customer page needs (token, rate limit, CSRF, no referrer, language) is ``crm.links``;
+only the RFC 8058 one-click endpoint is exempt from the CSRF check.
 """
-
-from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from loyalty.models import BonusTransaction
-from loyalty.services import dispute_open
+from crm.links.pages import invalid_link, page_language, render_page, token_page
+from crm.links.ratelimit import client_ip
+from crm.links.tokens import read_customer_token
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
 from notifications.consent.services import Evidence, consent_record
-from notifications.csrf import csrf_token_required
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
 from notifications.outbox.planning import contact_point
 from notifications.preferences.services import messenger_link_start
@@ -30,57 +27,7 @@ from notifications.public.preference_centre import (
     unsubscribe_apply,
     what_we_send,
 )
-from notifications.ratelimit import client_ip, rate_limited
 from notifications.selectors import marketing_topics
-from notifications.tokens import read_customer_token
-
-LANGUAGES = {code for code, _name in settings.LANGUAGES}
-
-
-def no_referrer(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
-
-    return wrapper
-
-
-def _language(request, customer) -> str:
-    asked = request.GET.get("lang", "")
-    if asked in LANGUAGES:
-        return asked
-    preference = Preference.objects.filter(customer=customer).only("language").first()
-    return (preference.language if preference and preference.language else "") or customer.language
-
-
-def _page(request, template: str, context: dict, language: str, status: int = 200):
-    with translation.override(language):
-        context = {
-            **context,
-            "brand_name": settings.BRAND_NAME,
-            "contact_phone": settings.BRAND_CONTACT_PHONE,
-            "contact_email": settings.BRAND_CONTACT_EMAIL,
-            "page_language": language,
-            "languages": settings.LANGUAGES,
-        }
-        return render(request, template, context, status=status)
-
-
-def _invalid(request):
-    """Tampered, unknown, revoked and expired links all look the same, and write nothing."""
-    language = request.GET.get("lang", "") if request.GET.get("lang", "") in LANGUAGES else settings.LANGUAGE_CODE
-    return _page(request, "notifications/public/link_invalid.html", {}, language, status=404)
-
-
-def token_page(group: str):
-    """Everything a public token page needs: no referrer, a rate limit, the CSRF token, GET/POST only."""
-
-    def decorator(view):
-        return no_referrer(rate_limited(group)(csrf_token_required(require_http_methods(["GET", "POST"])(view))))
-
-    return decorator
 
 
 def _reachable_channels(customer, preference) -> list[str]:
@@ -91,9 +38,9 @@ def _reachable_channels(customer, preference) -> list[str]:
 def preferences(request, token: str):
     resolved = read_customer_token("preferences", token)
     if resolved is None:
-        return _invalid(request)
+        return invalid_link(request)
     customer, _data = resolved
-    language = _language(request, customer)
+    language = page_language(request, customer)
     # GET never writes: a customer without preferences sees the defaults of an unsaved instance.
     preference = Preference.objects.filter(customer=customer).first() or Preference(customer=customer)
     channels = _reachable_channels(customer, preference)
@@ -140,7 +87,7 @@ def preferences(request, token: str):
                 wordings=wordings,
             )
             language = form.cleaned_data["language"]
-    return _page(
+    return render_page(
         request,
         "notifications/public/preferences.html",
         {
@@ -173,9 +120,9 @@ def _resolve_unsubscribe(token: str):
 def unsubscribe(request, token: str):
     resolved = _resolve_unsubscribe(token)
     if resolved is None:
-        return _invalid(request)
+        return invalid_link(request)
     customer, topic, channel, notification = resolved
-    language = _language(request, customer)
+    language = page_language(request, customer)
     preference = Preference.objects.filter(customer=customer).first()
     others = [c for c in _reachable_channels(customer, preference) if c != channel]
     with translation.override(language):
@@ -197,7 +144,7 @@ def unsubscribe(request, token: str):
                 evidence=Evidence.from_request(request, ConsentEvent.Source.UNSUBSCRIBE),
                 wording=str(chosen),
             )
-            return _page(
+            return render_page(
                 request,
                 "notifications/public/unsubscribed.html",
                 {
@@ -209,7 +156,7 @@ def unsubscribe(request, token: str):
                 },
                 language,
             )
-    return _page(
+    return render_page(
         request,
         "notifications/public/unsubscribe.html",
         {
@@ -244,23 +191,3 @@ def unsubscribe_one_click(request, token: str):
         user_agent=request.headers.get("User-Agent", ""),
     )
     return HttpResponse(_("You are unsubscribed."), status=200, content_type="text/plain")
-
-
-@token_page("dispute")
-def dispute(request, token: str):
-    resolved = read_customer_token("dispute", token)
-    if resolved is None:
-        return _invalid(request)
-    customer, data = resolved
-    event = (
-        BonusTransaction.objects.select_related("store").filter(pk=data.get("tx"), account__customer=customer).first()
-    )
-    if event is None:
-        return _invalid(request)
-    language = _language(request, customer)
-    with translation.override(language):
-        form = forms.DisputeForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            dispute_open(transaction_id=event.pk, customer=customer, comment=form.cleaned_data["comment"])
-            return _page(request, "notifications/public/dispute_done.html", {"event": event}, language)
-    return _page(request, "notifications/public/dispute.html", {"form": form, "event": event}, language)

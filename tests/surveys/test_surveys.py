@@ -6,18 +6,18 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.links.tokens import customer_token
 from crm.models import Callback
 from notifications.consent.book import ConsentBook
 from notifications.models import ConsentEvent, Notification, Preference, Topic
 from notifications.outbox.write import notify
-from notifications.tokens import customer_token
 from surveys.models import Answer, Invitation, Question, Response
 from surveys.services import survey_invite
 from tests.loyalty.factories import purchase
 
 
 def survey_path(customer, survey):
-    return reverse("survey", args=[customer_token("survey", customer, None, s=survey.slug)])
+    return reverse("survey", args=[customer_token("survey", customer, s=survey.slug)])
 
 
 def field(survey, text):

@@ -1,4 +1,4 @@
-"""Per-IP rate limits for the public token pages (cache-backed; use a shared cache in production)."""
+"""Per-IP rate limits for the customer pages (cache-backed; use a shared cache in production)."""
 
 from functools import wraps
 
@@ -19,7 +19,7 @@ def rate_limited(group: str):
             added = cache.add(key, 1, timeout=60)
             count = 1 if added else cache.incr(key)
             if count > settings.PUBLIC_PAGES_RATE_PER_MINUTE:
-                response = render(request, "notifications/public/rate_limited.html", status=429)
+                response = render(request, "crm/links/rate_limited.html", status=429)
                 response["Retry-After"] = "60"
                 response["Referrer-Policy"] = "no-referrer"
                 return response

@@ -1,6 +1,12 @@
-"""Signed, salted tokens for links in messages: no ids or personal data in URLs."""
+"""Signed, salted tokens for links in messages: no ids or personal data in URLs.
+
+Every app's customer pages read them (preference centre, unsubscribe, dispute, surveys); raising
+a customer's ``token_version`` revokes every link already sent to that customer.
+"""
 
 from django.core import signing
+
+from crm.models import Customer
 
 # Unsubscribe links must keep working for at least 60 days (RFC 8058 recipients come back late).
 MAX_AGE = {
@@ -12,30 +18,24 @@ MAX_AGE = {
 }
 
 
-def customer_token(purpose: str, customer, preference=None, **data) -> str:
-    """A token for one customer; bumping the customer's token_version revokes all of them."""
-    version = preference.token_version if preference is not None else 0
-    return make_token(purpose, c=str(customer.public_id), v=version, **data)
+def customer_token(purpose: str, customer: Customer, **data) -> str:
+    """A token for one customer; raising the customer's token_version revokes all of them."""
+    return make_token(purpose, c=str(customer.public_id), v=customer.token_version, **data)
 
 
-def read_customer_token(purpose: str, token: str):
+def read_customer_token(purpose: str, token: str) -> tuple[Customer, dict] | None:
     """(customer, data) for a valid, unrevoked token; None for anything else, all alike."""
-    from crm.models import Customer
-    from notifications.models import Preference
-
     data = read_token(purpose, token)
     if not data:
         return None
     customer = Customer.objects.filter(public_id=data.get("c"), is_active=True).first()
-    if customer is None:
-        return None
-    version = Preference.objects.filter(customer=customer).values_list("token_version", flat=True).first() or 0
-    if data.get("v", 0) != version:
+    if customer is None or data.get("v", 0) != customer.token_version:
         return None
     return customer, data
 
 
 def make_token(purpose: str, **data) -> str:
+    # The salt keeps the prefix of the app that first signed these links: links already sent stay valid.
     return signing.dumps(data, salt=f"notifications.{purpose}", compress=True)
 
 

@@ -1,4 +1,4 @@
-"""CSRF for the token pages, which send ``Referrer-Policy: no-referrer``.
+"""CSRF for the customer pages (``crm.links.pages``), which send ``Referrer-Policy: no-referrer``.
 
 With that policy a browser posts the page's own forms with ``Origin: null`` and no Referer, so
 Django's Origin and Referer checks would refuse every submission. These pages keep the essential
