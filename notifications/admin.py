@@ -5,10 +5,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib import messages as admin_messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import ReadOnlyModelAdmin
@@ -223,8 +225,6 @@ class LetterBatchAdmin(admin.ModelAdmin):
     actions = ["mark_posted"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).select_related("posted_by").annotate(letter_count=Count("letters"))
 
     @admin.display(description=_("letters"), ordering="letter_count")
@@ -233,9 +233,6 @@ class LetterBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("print"))
     def pdf_link(self, obj):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         return format_html('<a href="{}">PDF</a>', reverse("admin:notifications_letterbatch_pdf", args=[obj.pk]))
 
     def has_add_permission(self, request):

@@ -8,7 +8,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from crm.links.pages import language_reader_register
-        from notifications import checks, receivers, selectors  # noqa: F401 (checks register themselves)
+
+        # Checks and tasks register themselves; the tasks so that code anywhere can nudge them by name.
+        from notifications import checks, receivers, selectors, tasks  # noqa: F401
 
         receivers.connect()
         language_reader_register("notifications", selectors.chosen_language)

@@ -1,7 +1,8 @@
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
 
 from crm.models import Customer
-from notifications.models import ConsentEvent, Notification, Preference, Topic
+from notifications.models import ConsentEvent, Notification, Preference, Topic, UnsubscribeFeedback
 
 
 def customer_notifications(customer: Customer) -> QuerySet[Notification]:
@@ -39,11 +40,6 @@ def _bars(rows, label_key: str) -> list[dict]:
 
 def unsubscribe_analytics() -> dict:
     """Why customers unsubscribe, from what, and what they chose instead of leaving."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncMonth
-
-    from notifications.models import Preference, UnsubscribeFeedback
-
     feedback = UnsubscribeFeedback.objects.all()
     count = Count("id")
     instead = feedback.filter(choice__in=[UnsubscribeFeedback.Choice.FEWER, UnsubscribeFeedback.Choice.SWITCH])

@@ -17,6 +17,7 @@ from notifications.consent.services import consent_record
 from notifications.models import Channel, ConsentEvent, ContactSuppression, DeliveryEvent, Notification
 
 Status = Notification.Status
+PROCESS_TASK = "notifications.tasks.process_delivery_event_task"
 
 DELIVERED, BOUNCED, COMPLAINED, OPENED, CLICKED, UNSUBSCRIBED, REJECTED, FAILED = (
     "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "rejected", "failed",
@@ -48,8 +49,6 @@ def delivery_event_record(
     payload: dict | None = None,
 ) -> DeliveryEvent | None:
     """Store one provider event (a replay stores nothing) and enqueue its processing after commit."""
-    from notifications.tasks import process_delivery_event_task
-
     if not event_id:
         basis = f"{provider}|{message_id}|{event_type}|{occurred_at}|{recipient}|{detail}"
         event_id = hashlib.sha256(basis.encode()).hexdigest()
@@ -70,7 +69,7 @@ def delivery_event_record(
             },
         )
         if created:
-            transaction.on_commit(partial(nudge, process_delivery_event_task, event.pk), robust=True)
+            transaction.on_commit(partial(nudge, PROCESS_TASK, event.pk), robust=True)
     return event if created else None
 
 

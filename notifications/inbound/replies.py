@@ -25,6 +25,7 @@ from notifications.inbound import keywords
 from notifications.models import Channel, ConsentEvent, InboundMessage, Preference, Topic
 
 logger = logging.getLogger(__name__)
+REPLY_TASK = "notifications.tasks.send_inbound_reply_task"
 
 
 def _reply_text(action: str, topic: Topic | None, language: str) -> str:
@@ -78,8 +79,6 @@ def _process_now(inbound: InboundMessage) -> InboundMessage:
 
 def inbound_process(inbound_id: int) -> bool:
     """Act on one stored inbound message, once (under its row lock); its reply goes out after commit."""
-    from notifications.tasks import send_inbound_reply_task
-
     with transaction.atomic():
         inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id, processed_at__isnull=True).first()
         if inbound is None:
@@ -91,7 +90,7 @@ def inbound_process(inbound_id: int) -> bool:
         inbound.processed_at = timezone.now()
         inbound.save()
         if inbound.reply:
-            transaction.on_commit(partial(nudge, send_inbound_reply_task, inbound.pk), robust=True)
+            transaction.on_commit(partial(nudge, REPLY_TASK, inbound.pk), robust=True)
     return True
 
 

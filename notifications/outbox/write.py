@@ -23,19 +23,18 @@ Status = Notification.Status
 Reason = Notification.Reason
 
 
+DRAIN_TASK = "notifications.tasks.drain_task"
 _last_nudge: dict[str, float] = {}
 
 
 def kick_dispatcher(channels: set[str]) -> None:
     """Wake a drainer for each channel with rows due now: best effort, at most twice a second per
     channel and process, so a burst of sales becomes a handful of tasks, not one per sale."""
-    from notifications.tasks import drain_task
-
     for channel in sorted(channels):
         at = time.monotonic()
         if at - _last_nudge.get(channel, -1.0) >= 0.5:
             _last_nudge[channel] = at
-            nudge(drain_task, channel)
+            nudge(DRAIN_TASK, channel)
 
 
 def _outbox_rows(
