@@ -66,9 +66,9 @@ from config.celery import app  # noqa: E402
 from crm.demo import seed_customers  # noqa: E402
 from crm.models import Customer  # noqa: E402
 from notifications import tasks  # noqa: E402
-from notifications.fanout import notify_many  # noqa: E402
 from notifications.models import Notification, Topic  # noqa: E402
-from notifications.services import notify  # noqa: E402
+from notifications.outbox.fanout import notify_many  # noqa: E402
+from notifications.outbox.write import notify  # noqa: E402
 
 call_command("migrate", "--noinput", verbosity=0)
 run = str(int(time.time()))

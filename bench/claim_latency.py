@@ -32,7 +32,7 @@ def main() -> dict:
     from crm.demo import seed_customers
     from crm.models import Customer
     from notifications.models import Notification, Topic
-    from notifications.outbox import claim
+    from notifications.outbox.claim import claim
 
     if Customer.objects.count() < CUSTOMERS:
         seed_customers(count=CUSTOMERS)

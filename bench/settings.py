@@ -27,10 +27,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, "post_office"]
 
 # Ours sends through backends that do nothing, like the peer's dummy backend below.
 NOTIFICATION_BACKENDS = {
-    "email": "notifications.channels.sms.NullChannel",
-    "sms": "notifications.channels.sms.NullChannel",
-    "postal": "notifications.channels.sms.NullChannel",
-    "messenger": "notifications.channels.sms.NullChannel",
+    "email": "notifications.delivery.channels.sms.NullChannel",
+    "sms": "notifications.delivery.channels.sms.NullChannel",
+    "postal": "notifications.delivery.channels.sms.NullChannel",
+    "messenger": "notifications.delivery.channels.sms.NullChannel",
 }
 
 # The peer's best reasonable configuration for one sending process, so that its figure is its

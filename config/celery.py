@@ -14,16 +14,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def nudge(task, *args) -> bool:
-    """Send ``task`` if the broker answers; otherwise log and carry on (best effort).
+def nudge(task_name: str, *args) -> bool:
+    """Send the task registered as ``task_name`` if the broker answers; otherwise log and carry on.
 
     For wake-ups whose work is already durable in the database (outbox rows, stored events):
     beat's periodic jobs pick the work up anyway, so a broker outage must never fail the request
     or skip the on-commit hooks after it.
+
+    The task is named, not imported: the code that writes the work stays below the tasks module,
+    which imports it to run it. It is looked up when called, so ``task_always_eager`` still holds;
+    an unknown name is a programming error and raises.
     """
+    task = app.tasks[task_name]
     try:
         task.apply_async(args=args, retry=False)
     except Exception:  # any transport error: the broker is down, full or misconfigured
-        logger.warning("broker unavailable; %s left for beat to pick up", task.name, exc_info=True)
+        logger.warning("broker unavailable; %s left for beat to pick up", task_name, exc_info=True)
         return False
     return True

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", pos_api.urls),
+    path("", include("loyalty.urls")),
     path("", include("notifications.urls")),
     path("", include("surveys.urls")),
     path("anymail/", include("anymail.urls")),

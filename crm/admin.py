@@ -69,7 +69,7 @@ class CustomerAdmin(admin.ModelAdmin):
         (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
         (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
         (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
-        (_("System"), {"fields": ["public_id", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (_("System"), {"fields": ["public_id", "token_version", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):

@@ -102,6 +102,10 @@ class Customer(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. EE"))
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
+    # Every link sent to the customer carries this version (crm.links.tokens): raising it revokes them all.
+    token_version = models.PositiveIntegerField(
+        _("link version"), default=0, help_text=_("Raise it to make every link already sent to this customer invalid")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

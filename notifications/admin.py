@@ -5,15 +5,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib import messages as admin_messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import ReadOnlyModelAdmin
 from crm.models import Customer
-from notifications.letters import batch_pdf, letter_batch_mark_posted
+from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
+from notifications.delivery.rendering import RenderError, render
 from notifications.models import (
     ConsentEvent,
     ContactSuppression,
@@ -27,9 +30,9 @@ from notifications.models import (
     UnsubscribeFeedback,
     UnsubscribeReason,
 )
-from notifications.rendering import RenderError, render
+from notifications.outbox.replan import PREFERENCE_CHANGE, queued_notifications_replan
+from notifications.preferences.services import PLANNING_FIELDS
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
-from notifications.services import PLANNING_FIELDS, PREFERENCE_CHANGE, queued_notifications_replan
 
 
 @admin.register(Topic)
@@ -222,8 +225,6 @@ class LetterBatchAdmin(admin.ModelAdmin):
     actions = ["mark_posted"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).select_related("posted_by").annotate(letter_count=Count("letters"))
 
     @admin.display(description=_("letters"), ordering="letter_count")
@@ -232,9 +233,6 @@ class LetterBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("print"))
     def pdf_link(self, obj):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         return format_html('<a href="{}">PDF</a>', reverse("admin:notifications_letterbatch_pdf", args=[obj.pk]))
 
     def has_add_permission(self, request):

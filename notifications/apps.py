@@ -7,6 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from notifications import checks, receivers  # noqa: F401 (checks register themselves)
+        from crm.links.pages import language_reader_register
+
+        # Checks and tasks register themselves; the tasks so that code anywhere can nudge them by name.
+        from notifications import checks, receivers, selectors, tasks  # noqa: F401
 
         receivers.connect()
+        language_reader_register("notifications", selectors.chosen_language)

@@ -86,7 +86,7 @@ class ConsentEvent(models.Model):
     """Append-only: who agreed to (or withdrew) what, when, how, and what they were shown.
 
     ``scope`` says what one event covers, so a single action is a single row that also covers
-    topics staff create later (see ``notifications.policy.ConsentBook`` for the precedence).
+    topics staff create later (see ``notifications.consent.book.ConsentBook`` for the precedence).
     """
 
     class Action(models.TextChoices):
@@ -190,8 +190,6 @@ class Preference(models.Model):
     districts = models.ManyToManyField(
         District, verbose_name=_("districts for local news"), blank=True, related_name="+"
     )
-    # Bumped to revoke every link already sent to this customer (tokens carry the version).
-    token_version = models.PositiveIntegerField(default=0)
     messenger = models.CharField(
         _("messenger"), max_length=16, choices=[("telegram", "Telegram"), ("whatsapp", "WhatsApp")], blank=True
     )

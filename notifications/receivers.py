@@ -7,7 +7,9 @@ from crm.models import Customer
 from crm.signals import customer_changed
 from loyalty import signals
 from loyalty.signals import BonusEvent
-from notifications.services import CONTACT_CHANGE, CUSTOMER_CHANGE, notify, queued_notifications_replan
+from notifications.inbound.events import delivery_event_record
+from notifications.outbox.replan import CONTACT_CHANGE, CUSTOMER_CHANGE, queued_notifications_replan
+from notifications.outbox.write import notify
 
 TOPIC_FOR = {
     "accrued": "bonus-credited",
@@ -67,8 +69,6 @@ def connect() -> None:
 
 def on_email_tracking(sender, event, esp_name, **kwargs) -> None:
     """anymail's tracking signal (any ESP): record the event; a task applies it."""
-    from notifications.feedback import delivery_event_record
-
     payload = event.esp_event if isinstance(event.esp_event, dict) else {}
     kind = event.event_type
     if kind == "bounced" and payload.get("Type") in ("SoftBounce", "Transient"):

@@ -1,12 +1,22 @@
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
 
 from crm.models import Customer
-from notifications.models import ConsentEvent, Notification
+from notifications.models import ConsentEvent, Notification, Preference, Topic, UnsubscribeFeedback
 
 
 def customer_notifications(customer: Customer) -> QuerySet[Notification]:
     """Every message planned for a customer, newest first, with the decision and its reason."""
     return Notification.objects.filter(customer=customer).select_related("topic").order_by("-created_at", "-id")
+
+
+def chosen_language(customer: Customer) -> str:
+    """The language the customer chose for their messages and pages; "" when they chose none."""
+    return Preference.objects.filter(customer=customer).values_list("language", flat=True).first() or ""
+
+
+def marketing_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True).order_by("name")
 
 
 def customer_consent_history(customer: Customer) -> QuerySet[ConsentEvent]:
@@ -30,11 +40,6 @@ def _bars(rows, label_key: str) -> list[dict]:
 
 def unsubscribe_analytics() -> dict:
     """Why customers unsubscribe, from what, and what they chose instead of leaving."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncMonth
-
-    from notifications.models import Preference, UnsubscribeFeedback
-
     feedback = UnsubscribeFeedback.objects.all()
     count = Count("id")
     instead = feedback.filter(choice__in=[UnsubscribeFeedback.Choice.FEWER, UnsubscribeFeedback.Choice.SWITCH])

@@ -1,8 +1,19 @@
+"""Celery tasks: the top of notifications. Each takes ids, runs one piece of the work, retries.
+
+The code that writes work (the outbox, stored inbound events) wakes these by name
+(``config.celery.nudge``), so nothing below imports this module back.
+"""
+
 from celery import shared_task
 from django.conf import settings
 
 from config.celery import nudge
-from notifications import dispatch
+from notifications.delivery import dispatch
+from notifications.delivery.channels import ProviderError
+from notifications.inbound.events import delivery_event_process
+from notifications.inbound.replies import inbound_reply_send
+from notifications.inbound.sweep import inbound_sweep
+from notifications.scheduling.learning import best_hours_learn
 
 
 @shared_task
@@ -10,7 +21,7 @@ def dispatch_due_task() -> list[str]:
     """Beat, every few seconds: wake one drainer per channel that has rows due (or stranded)."""
     channels = dispatch.due_channels()
     for channel in channels:
-        nudge(drain_task, channel)
+        nudge(drain_task.name, channel)
     return channels
 
 
@@ -26,16 +37,11 @@ def drain_task(channel: str | None = None) -> dict:
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
 def process_delivery_event_task(self, event_id: int) -> None:
-    from notifications.feedback import delivery_event_process
-
     delivery_event_process(event_id)
 
 
 @shared_task(bind=True, max_retries=5)
 def send_inbound_reply_task(self, inbound_id: int) -> bool:
-    from notifications.channels import ProviderError
-    from notifications.feedback import inbound_reply_send
-
     try:
         return inbound_reply_send(inbound_id)
     except ProviderError as exc:
@@ -47,13 +53,9 @@ def send_inbound_reply_task(self, inbound_id: int) -> bool:
 @shared_task
 def inbound_sweep_task() -> dict:
     """Beat, every minute: process stored delivery events and replies that no task processed."""
-    from notifications.feedback import inbound_sweep
-
     return inbound_sweep()
 
 
 @shared_task
 def learn_send_times_task() -> int:
-    from notifications.learning import best_hours_learn
-
     return best_hours_learn()

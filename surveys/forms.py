@@ -3,8 +3,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import District
-from notifications.forms import WEEKDAYS
 from notifications.models import Channel, Topic
+from notifications.public.forms import WEEKDAYS
 from surveys.models import Question
 
 WINDOWS = [

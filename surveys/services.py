@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer, District
 from crm.services import callback_schedule, customer_update
-from notifications.fanout import notify_many
+from notifications.consent.services import Evidence
 from notifications.models import ConsentEvent, Topic
-from notifications.preference_centre import Evidence, survey_answers_apply
-from notifications.services import notify
+from notifications.outbox.fanout import notify_many
+from notifications.outbox.write import notify
+from notifications.preferences.services import survey_answers_apply
 from surveys.models import Answer, Invitation, Question, Response, Survey
 
 

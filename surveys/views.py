@@ -2,11 +2,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from crm.links.pages import invalid_link, page_language, render_page, token_page
+from crm.links.tokens import make_token, read_customer_token, read_token
+from notifications.consent.services import Evidence
+from notifications.delivery.rendering import absolute
 from notifications.models import ConsentEvent
-from notifications.preference_centre import Evidence
-from notifications.rendering import absolute
-from notifications.tokens import make_token, read_customer_token, read_token
-from notifications.views import _invalid, _language, _page, token_page
 from surveys.forms import RespondentForm, SurveyForm
 from surveys.models import Answer, Response, Survey
 from surveys.services import (
@@ -22,17 +22,17 @@ from surveys.services import (
 def survey(request, token: str):
     resolved = read_customer_token("survey", token)
     if resolved is None:
-        return _invalid(request)
+        return invalid_link(request)
     customer, data = resolved
     now = timezone.now()
     found = Survey.objects.filter(slug=data.get("s"), is_active=True).first()
     if found is None or (found.starts_at and found.starts_at > now) or (found.ends_at and found.ends_at < now):
-        return _invalid(request)
-    language = _language(request, customer)
+        return invalid_link(request)
+    language = page_language(request, customer)
     response = Response.objects.filter(survey=found, customer=customer).first()
     context = {"survey": found, "title": found.text_in("title", language), "intro": found.text_in("intro", language)}
     if response and response.completed_at and not found.allow_updates:
-        return _page(request, "surveys/done.html", {**context, "already": True}, language)
+        return render_page(request, "surveys/done.html", {**context, "already": True}, language)
     questions = list(found.questions.all())
     initial = {}
     if response:
@@ -57,10 +57,10 @@ def survey(request, token: str):
                     wordings=wordings,
                 )
             except AlreadyAnswered:
-                return _page(request, "surveys/done.html", {**context, "already": True}, language)
+                return render_page(request, "surveys/done.html", {**context, "already": True}, language)
             if valid:
-                return _page(request, "surveys/done.html", context, language)
-    return _page(request, "surveys/survey.html", {**context, "form": form}, language)
+                return render_page(request, "surveys/done.html", context, language)
+    return render_page(request, "surveys/survey.html", {**context, "form": form}, language)
 
 
 def _open_survey(slug: str):
@@ -76,7 +76,7 @@ def open_survey(request, slug: str):
     """A survey anyone may answer; the answers act only after the e-mail or phone is confirmed."""
     found = _open_survey(slug)
     if found is None:
-        return _invalid(request)
+        return invalid_link(request)
     asked = request.GET.get("lang", "")
     language = asked if asked in LANGUAGES else getattr(request, "LANGUAGE_CODE", "en")
     language = language if language in LANGUAGES else "en"
@@ -110,8 +110,8 @@ def open_survey(request, slug: str):
                 token = make_token("survey-confirm", r=response.pk)
                 confirmation_request(response=response, confirm_url=absolute(reverse("survey-confirm", args=[token])))
             # The same answer whoever the address belongs to: the page reveals nothing about customers.
-            return _page(request, "surveys/check_inbox.html", context, language)
-    return _page(request, "surveys/survey.html", {**context, "form": form, "respondent": respondent}, language)
+            return render_page(request, "surveys/check_inbox.html", context, language)
+    return render_page(request, "surveys/survey.html", {**context, "form": form, "respondent": respondent}, language)
 
 
 @token_page("survey-confirm")
@@ -120,16 +120,16 @@ def confirm(request, token: str):
     data = read_token("survey-confirm", token)
     response = Response.objects.select_related("survey", "customer").filter(pk=(data or {}).get("r")).first()
     if response is None:
-        return _invalid(request)
+        return invalid_link(request)
     language = response.language or "en"
     context = {"survey": response.survey, "title": response.survey.text_in("title", language)}
     if request.method == "POST":
         evidence = Evidence.from_request(request, ConsentEvent.Source.SURVEY)
         response_confirm(response_id=response.pk, evidence=evidence)
-        return _page(request, "surveys/done.html", context, language)
+        return render_page(request, "surveys/done.html", context, language)
     if not response.awaiting_confirmation:
-        return _page(request, "surveys/done.html", context, language)
-    return _page(request, "surveys/confirm.html", context, language)
+        return render_page(request, "surveys/done.html", context, language)
+    return render_page(request, "surveys/confirm.html", context, language)
 
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}

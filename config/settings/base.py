@@ -230,10 +230,10 @@ NOTIFICATION_DRAIN_SECONDS = env.float("NOTIFICATION_DRAIN_SECONDS", default=50)
 NOTIFICATION_MAX_ATTEMPTS = 5
 # Dotted paths of channel backends; e-mail goes through Django's mail API (so any anymail ESP works).
 NOTIFICATION_BACKENDS = {
-    "email": "notifications.channels.email.EmailChannel",
-    "sms": env("SMS_BACKEND", default="notifications.channels.sms.FileSmsChannel"),
-    "postal": "notifications.channels.postal.LetterBatchChannel",
-    "messenger": "notifications.channels.messenger.MessengerChannel",
+    "email": "notifications.delivery.channels.email.EmailChannel",
+    "sms": env("SMS_BACKEND", default="notifications.delivery.channels.sms.FileSmsChannel"),
+    "postal": "notifications.delivery.channels.postal.LetterBatchChannel",
+    "messenger": "notifications.delivery.channels.messenger.MessengerChannel",
 }
 MESSENGER_TIMEOUT_SECONDS = env.float("MESSENGER_TIMEOUT_SECONDS", default=10)
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
@@ -246,7 +246,7 @@ WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
 LETTER_FONT_PATH = env("LETTER_FONT_PATH", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
-# SMS_BACKEND=notifications.channels.twilio.TwilioSmsChannel sends through Twilio with these:
+# SMS_BACKEND=notifications.delivery.channels.twilio.TwilioSmsChannel sends through Twilio with these:
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")  # also verifies Twilio's webhook signatures
 TWILIO_FROM = env("TWILIO_FROM", default="")  # default: the alphanumeric BRAND_SMS_SENDER_ID

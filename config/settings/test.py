@@ -30,10 +30,10 @@ PUBLIC_BASE_URL = "https://crm.example.com"
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "test-outbox")
 NOTIFICATION_BACKENDS = {
-    "email": env("TEST_EMAIL_CHANNEL", default="notifications.channels.email.EmailChannel"),
-    "sms": env("TEST_SMS_BACKEND", default="notifications.channels.sms.MemorySmsChannel"),
-    "postal": "notifications.channels.postal.LetterBatchChannel",
-    "messenger": "notifications.channels.messenger.MessengerChannel",
+    "email": env("TEST_EMAIL_CHANNEL", default="notifications.delivery.channels.email.EmailChannel"),
+    "sms": env("TEST_SMS_BACKEND", default="notifications.delivery.channels.sms.MemorySmsChannel"),
+    "postal": "notifications.delivery.channels.postal.LetterBatchChannel",
+    "messenger": "notifications.delivery.channels.messenger.MessengerChannel",
 }
 TELEGRAM_BOT_TOKEN = "123456:TEST"
 TELEGRAM_BOT_USERNAME = "CornerShopBot"

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from crm.models import Segment
 from crm.segments import segment_customers
-from notifications.services import consent_record, preference_update
+from notifications.consent.services import consent_record
+from notifications.preferences.services import preference_update
 from surveys.models import Answer, Question, Response, Survey
 from tests.loyalty.factories import TierFactory, days, purchase
 

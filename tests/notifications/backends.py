@@ -1,4 +1,4 @@
-from notifications.channels.base import ChannelBackend, ProviderError
+from notifications.delivery.channels.base import ChannelBackend, ProviderError
 
 
 class BrokenEmail(ChannelBackend):

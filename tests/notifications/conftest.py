@@ -1,6 +1,6 @@
 import pytest
 
-from notifications.channels.sms import MemorySmsChannel
+from notifications.delivery.channels.sms import MemorySmsChannel
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from notifications.models import MessageTemplate
-from notifications.services import notify
+from notifications.outbox.write import notify
 from tests.notifications.factories import due_notification
 
 

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core import mail
 
 from loyalty.models import Dispute
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import consent_record
+from notifications.delivery.rendering import dispute_url
 from notifications.models import ConsentEvent, Preference, Topic, UnsubscribeFeedback
-from notifications.policy import ConsentBook
-from notifications.rendering import dispute_url
-from notifications.services import consent_record
 from tests.loyalty.factories import purchase
 from tests.notifications.factories import due_notification
 from tests.notifications.test_pipeline import send_due
@@ -110,7 +110,7 @@ def test_customer_follows_links_from_a_real_message(browser_page, live_server, c
 def test_pages_switch_language_without_javascript(browser_page, live_server, customer_factory):
     page = browser_page
     customer = customer_factory(language="ru")
-    from notifications.rendering import preferences_url
+    from notifications.delivery.rendering import preferences_url
 
     page.goto(preferences_url(customer).replace("https://crm.example.com", live_server.url))
     assert page.locator("html").get_attribute("lang") == "ru"
@@ -123,7 +123,7 @@ def test_customer_answers_the_preference_survey_from_the_invitation(
     browser_page, live_server, customer_factory, district_factory
 ):
     from notifications.models import Notification
-    from notifications.services import notify
+    from notifications.outbox.write import notify
     from surveys.models import Question, Survey
 
     page = browser_page

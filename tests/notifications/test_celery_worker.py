@@ -14,7 +14,7 @@ from django.db import connection
 
 from config.celery import app
 from notifications import tasks
-from notifications.channels.base import notification_key
+from notifications.delivery.channels.base import notification_key
 from notifications.models import Notification
 from tests import clock
 from tests.notifications.factories import due_notification

@@ -16,10 +16,11 @@ from django.core import mail
 from django.template import Context, Template
 
 from loyalty.services import points_adjust
-from notifications import outbox
 from notifications.defaults import TEMPLATES
 from notifications.models import MessageTemplate, Notification, Topic
-from notifications.services import notify, preference_update
+from notifications.outbox import claim as outbox
+from notifications.outbox.write import notify
+from notifications.preferences.services import preference_update
 from tests.loyalty.factories import purchase
 from tests.notifications.test_pipeline import send_due
 

@@ -11,11 +11,13 @@ import datetime
 import pytest
 from django.core import mail
 
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import Evidence, consent_record
+from notifications.delivery.rendering import preferences_url, unsubscribe_urls
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
-from notifications.policy import ConsentBook
-from notifications.preference_centre import Evidence, unsubscribe_apply
-from notifications.rendering import preferences_url, unsubscribe_urls
-from notifications.services import consent_record, notify, preference_update
+from notifications.outbox.write import notify
+from notifications.preferences.services import preference_update
+from notifications.public.preference_centre import unsubscribe_apply
 from tests.notifications.factories import due_notification
 from tests.notifications.test_pipeline import grant, send_due
 
@@ -173,7 +175,7 @@ def test_pages_say_the_standing_state(client, full):
 
 
 def test_stop_at_the_provider_withdraws_the_channel_for_new_topics_too(full):
-    from notifications.feedback import _withdraw_marketing
+    from notifications.inbound.events import _withdraw_marketing
 
     _withdraw_marketing(None, full, Channel.EMAIL, "spam complaint")
     [event] = ConsentEvent.objects.filter(customer=full, source="provider")
@@ -185,7 +187,7 @@ def test_stop_at_the_provider_withdraws_the_channel_for_new_topics_too(full):
 
 def test_a_customer_whose_rows_are_planned_in_bulk_obeys_the_standing_state(full, customer_factory):
     from crm.models import Customer
-    from notifications.fanout import notify_many
+    from notifications.outbox.fanout import notify_many
 
     other = customer_factory(phone="+37251234568")
     grant(other, Channel.EMAIL)

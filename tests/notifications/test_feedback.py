@@ -8,9 +8,12 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from crm.models import Interaction
-from notifications.channels import Message, ProviderError
-from notifications.channels.twilio import TwilioSmsChannel
-from notifications.feedback import inbound_sweep
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import consent_record
+from notifications.delivery.channels import Message, ProviderError
+from notifications.delivery.channels.twilio import TwilioSmsChannel
+from notifications.delivery.sms_encoding import sms_segments
+from notifications.inbound.sweep import inbound_sweep
 from notifications.models import (
     ConsentEvent,
     ContactSuppression,
@@ -19,9 +22,7 @@ from notifications.models import (
     Notification,
     Topic,
 )
-from notifications.policy import ConsentBook
-from notifications.services import consent_record, notify
-from notifications.sms_encoding import sms_segments
+from notifications.outbox.write import notify
 from tests.notifications.factories import due_notification
 
 AUTH = "postmark:s3cret-webhook"
@@ -403,17 +404,17 @@ def test_events_and_replies_no_task_processed_are_picked_up_by_the_sweeper(
 def test_a_reply_that_fails_to_process_is_kept_and_processed_later(
     client, texter, sms_outbox, monkeypatch, django_capture_on_commit_callbacks, time_machine
 ):
-    from notifications import feedback
+    from notifications.inbound import replies
 
     time_machine.move_to("2026-11-24T10:00:00+00:00")
-    real = feedback._sms_process
-    monkeypatch.setattr(feedback, "_sms_process", lambda inbound: 1 / 0)
+    real = replies._sms_process
+    monkeypatch.setattr(replies, "_sms_process", lambda inbound: 1 / 0)
     with django_capture_on_commit_callbacks(execute=True):
         assert sms(client, "STOP").status_code == 200  # the provider is told we have it
     inbound = InboundMessage.objects.get()
     assert inbound.processed_at is None and not ConsentEvent.objects.exists()
 
-    monkeypatch.setattr(feedback, "_sms_process", real)
+    monkeypatch.setattr(replies, "_sms_process", real)
     time_machine.move_to("2026-11-24T10:01:00+00:00")
     with django_capture_on_commit_callbacks(execute=True):
         assert inbound_sweep()["inbound"] == 1
@@ -422,7 +423,7 @@ def test_a_reply_that_fails_to_process_is_kept_and_processed_later(
 
 
 def test_a_reply_is_sent_with_a_stable_key_outside_the_lease(texter, sms_outbox, django_capture_on_commit_callbacks):
-    from notifications.feedback import inbound_reply_send, inbound_sms_handle
+    from notifications.inbound.replies import inbound_reply_send, inbound_sms_handle
 
     inbound = inbound_sms_handle(provider="twilio", message_id="SM-k", sender=str(texter.phone), body="HELP")
     assert inbound_reply_send(inbound.pk) is True

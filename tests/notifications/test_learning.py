@@ -1,9 +1,10 @@
 import datetime
 from zoneinfo import ZoneInfo
 
-from notifications.learning import best_hours_learn
+from notifications.consent.services import consent_record
 from notifications.models import Notification, Preference, Topic
-from notifications.services import consent_record, notify
+from notifications.outbox.write import notify
+from notifications.scheduling.learning import best_hours_learn
 from tests.notifications.factories import due_notification
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

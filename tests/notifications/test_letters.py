@@ -3,9 +3,10 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from notifications.letters import batch_pdf, letter_batch_mark_posted
+from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
 from notifications.models import LetterBatch, Notification
-from notifications.services import notify, preference_update
+from notifications.outbox.write import notify
+from notifications.preferences.services import preference_update
 from tests.notifications.test_pipeline import send_due
 
 

@@ -5,10 +5,11 @@ import pytest
 import requests
 import responses
 
-from notifications.channels import Message, ProviderError
-from notifications.channels.messenger import MessengerChannel
+from notifications.delivery.channels import Message, ProviderError
+from notifications.delivery.channels.messenger import MessengerChannel
 from notifications.models import ConsentEvent, InboundMessage, Notification, Preference
-from notifications.services import messenger_link_start, notify, preference_update
+from notifications.outbox.write import notify
+from notifications.preferences.services import messenger_link_start, preference_update
 from tests.notifications.test_pipeline import send_due
 
 TG_SEND = "https://api.telegram.org/bot123456:TEST/sendMessage"

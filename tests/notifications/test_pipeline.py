@@ -12,10 +12,13 @@ from django.utils import timezone
 
 from loyalty import services as loyalty
 from loyalty.models import BonusLot
-from notifications import dispatch, outbox
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import consent_record
+from notifications.delivery import dispatch
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
-from notifications.policy import ConsentBook
-from notifications.services import consent_record, notify, preference_update
+from notifications.outbox import claim as outbox
+from notifications.outbox.write import notify
+from notifications.preferences.services import preference_update
 from tests.loyalty.factories import make_pos_key, purchase
 from tests.notifications.factories import due_notification
 
@@ -265,7 +268,7 @@ def test_provider_failure_retries_with_backoff_then_fails(customer, settings):
         **settings.NOTIFICATION_BACKENDS,
         "email": "tests.notifications.backends.BrokenEmail",
     }
-    from notifications.channels import _backend_class
+    from notifications.delivery.channels import _backend_class
 
     _backend_class.cache_clear()
     row = due_notification(customer, "service")
@@ -322,7 +325,7 @@ def test_a_batch_of_100_takes_a_constant_number_of_queries(customer_factory, dja
 
 def test_fan_out_is_set_based_and_idempotent(customer_factory, django_assert_max_num_queries):
     from crm.models import Customer
-    from notifications.fanout import notify_many
+    from notifications.outbox.fanout import notify_many
 
     customers = customer_factory.create_batch(30)
     grant(customers[0], Channel.EMAIL)
@@ -439,8 +442,8 @@ def test_the_outbox_row_rolls_back_with_the_sale(customer, store_factory):
 @pytest.mark.parametrize("topic", ["promotion", "bonus-credited", "service", "greeting"])
 def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic):
     """The set-based fan-out shares its slots between customers; the outcome must be notify's, customer by customer."""
-    from notifications.fanout import notify_many
     from notifications.models import ContactSuppression
+    from notifications.outbox.fanout import notify_many
 
     time_machine.move_to("2027-03-27T22:30:00+00:00", tick=False)  # the night before Europe springs forward
     Topic.objects.filter(code=topic).update(coalesce=False)  # planning is compared here, not coalescing
@@ -487,7 +490,7 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
 
 def test_an_occasion_is_planned_once_even_after_its_row_moved_channel(customer_factory, time_machine):
     from crm.models import Customer
-    from notifications.fanout import notify_many
+    from notifications.outbox.fanout import notify_many
 
     time_machine.move_to("2026-11-24T10:00:00+00:00")
     customer = customer_factory()

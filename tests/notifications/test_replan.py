@@ -12,10 +12,12 @@ import zoneinfo
 import pytest
 
 from crm.services import customer_update
-from notifications import outbox
+from notifications.consent.services import Evidence, consent_record
 from notifications.models import Channel, ConsentEvent, Notification
-from notifications.preference_centre import Evidence, unsubscribe_apply
-from notifications.services import consent_record, notify, preference_update
+from notifications.outbox import claim as outbox
+from notifications.outbox.write import notify
+from notifications.preferences.services import preference_update
+from notifications.public.preference_centre import unsubscribe_apply
 from tests.notifications.test_pipeline import grant
 
 TALLINN = zoneinfo.ZoneInfo("Europe/Tallinn")

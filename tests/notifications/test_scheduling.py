@@ -4,7 +4,7 @@ import zoneinfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.scheduling import is_inside, next_slot
+from notifications.scheduling.slots import is_inside, next_slot
 
 UTC = datetime.UTC
 ZONES = [

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from crm.models import Segment
 from crm.segments import segment_customers
+from notifications.consent.services import consent_record
 from notifications.models import Notification, Topic
-from notifications.services import consent_record
 from surveys.models import Invitation
 from surveys.services import survey_invite, survey_invite_many
 

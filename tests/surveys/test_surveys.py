@@ -6,18 +6,18 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.links.tokens import customer_token
 from crm.models import Callback
+from notifications.consent.book import ConsentBook
 from notifications.models import ConsentEvent, Notification, Preference, Topic
-from notifications.policy import ConsentBook
-from notifications.services import notify
-from notifications.tokens import customer_token
+from notifications.outbox.write import notify
 from surveys.models import Answer, Invitation, Question, Response
 from surveys.services import survey_invite
 from tests.loyalty.factories import purchase
 
 
 def survey_path(customer, survey):
-    return reverse("survey", args=[customer_token("survey", customer, None, s=survey.slug)])
+    return reverse("survey", args=[customer_token("survey", customer, s=survey.slug)])
 
 
 def field(survey, text):
@@ -147,7 +147,7 @@ def test_survey_link_rules(client, preference_survey, estonian):
 def test_invitation_is_a_notification_with_the_customers_own_link(customer, preference_survey, settings):
     from django.core import mail
 
-    from notifications.services import consent_record
+    from notifications.consent.services import consent_record
     from tests.notifications.test_pipeline import send_due
 
     consent_record(customer=customer, channel="email", action="granted", source="survey")
@@ -163,7 +163,7 @@ def test_invitation_is_a_notification_with_the_customers_own_link(customer, pref
 def test_feedback_invitation_after_purchase_once_per_period_and_low_score_calls_back(
     client, customer, store_factory, feedback_survey, django_capture_on_commit_callbacks
 ):
-    from notifications.services import consent_record
+    from notifications.consent.services import consent_record
 
     consent_record(customer=customer, channel="email", action="granted", source="survey")
     store = store_factory()

@@ -8,8 +8,9 @@ from django.utils import timezone
 from crm.demo import DEMO_PREFIX
 from crm.models import Customer, Store
 from loyalty.services import purchase_record
+from notifications.consent.services import consent_record
 from notifications.models import ConsentEvent, Notification
-from notifications.services import consent_record, notify
+from notifications.outbox.write import notify
 
 
 class Command(BaseCommand):

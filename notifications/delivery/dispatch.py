@@ -1,0 +1,310 @@
+"""The dispatcher: claim due rows, re-check them as a batch, render, send, record.
+
+A batch goes through four steps and only the first and the last write:
+
+1. claim (``outbox.claim``): one short transaction leases up to N rows to this worker.
+2. decide: consent, contact, suppression, pause, quiet hours, window, weekly cap, deadline and
+   freshness are re-checked for the whole batch from a fixed number of queries; a channel that
+   can no longer be used falls back along the topic's chain when another channel is free.
+3. send: provider calls happen outside any database transaction, each with a key derived from
+   the notification (the e-mail Message-ID, ``Message.idempotency_key``), so a retry after a
+   crash is the same message to the provider and to the recipient's mail client.
+4. record (``outbox.record``): the outcomes in bulk, fenced by the claim's token, at the end of
+   the batch or every ``NOTIFICATION_RECORD_SECONDS`` while a slow provider is being called.
+
+A worker that dies between sending and recording leaves its rows ``sending``; when the lease runs
+out they are claimed again and re-sent under the same idempotency key.
+"""
+
+import datetime
+import logging
+import time
+from collections import Counter, defaultdict
+
+from django.conf import settings
+from django.utils import timezone
+
+from loyalty.program import program_zone
+from notifications.consent.book import ConsentBook
+from notifications.delivery import freshness
+from notifications.delivery.channels import ProviderError, backend_for
+from notifications.delivery.rendering import RenderError, pick_template, render
+from notifications.delivery.sms_encoding import sms_segments
+from notifications.models import (
+    Channel,
+    LetterBatch,
+    MessageTemplate,
+    Notification,
+    Preference,
+    Topic,
+    occasion_keys,
+    occasion_of,
+)
+from notifications.outbox.claim import WAITING, Claim, Outcome, claim, record
+from notifications.outbox.planning import contact_point, suppressed_contacts
+from notifications.scheduling.rules import recent_counted_sends, schedule_slot, weekly_cap, window_for
+from notifications.scheduling.slots import next_slot
+
+logger = logging.getLogger(__name__)
+Status = Notification.Status
+Reason = Notification.Reason
+ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is inside it
+# Channels that may stand in for one the customer can no longer get (consent, contact, bounce).
+FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
+# What deciding, rendering and sending a claimed row read of it (its customer and topic in full).
+SEND_FIELDS = ("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts")
+
+
+def drain(
+    *,
+    now: datetime.datetime | None = None,
+    channel: str | None = None,
+    max_batches: int | None = None,
+    max_seconds: float | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """Claim and deliver batch after batch until nothing is due; returns how many ended in each status.
+
+    ``now`` fixes the clock (tests); ``channel`` drains one channel's rows only, so a slow SMS
+    gateway never holds up e-mail; ``max_batches``/``max_seconds`` bound one task's work.
+    """
+    totals: Counter = Counter()
+    started = time.monotonic()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+        at = now or timezone.now()
+        claims = claim(now=at, limit=limit or settings.NOTIFICATION_BATCH_SIZE, channel=channel)
+        if not claims:
+            break
+        totals.update(deliver(claims, now=at))
+        batches += 1
+    return dict(totals)
+
+
+def due_channels(*, now: datetime.datetime | None = None) -> list[str]:
+    """Channels with rows due or stranded, so beat wakes one drainer per channel that has work."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(status__in=WAITING, send_at__lte=now)
+    stranded = Notification.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    return sorted(
+        channel
+        for channel in Channel.values
+        if due.filter(channel=channel).exists() or stranded.filter(channel=channel).exists()
+    )
+
+
+class _Batch:
+    """What the re-checks need for a whole batch, read with a fixed number of queries."""
+
+    def __init__(self, rows: list[Notification], now: datetime.datetime):
+        customer_ids = {row.customer_id for row in rows}
+        self.preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=customer_ids)}
+        self.book = ConsentBook.for_customers(customer_ids)
+        self.suppressed = suppressed_contacts({row.customer_id: row.customer for row in rows}.values())
+        self.sent = recent_counted_sends(customer_ids, now=now)
+        self.templates = _templates({row.topic_id for row in rows})
+        self.fresh = freshness.check_batch(rows)
+        self._siblings: dict[str, set[tuple[int, str]]] | None = None
+        self._rows = rows
+
+    def count_send(self, row: Notification, channel: str, at: datetime.datetime) -> None:
+        count, oldest = self.sent.get((row.customer_id, channel), (0, at))
+        self.sent[(row.customer_id, channel)] = (count + 1, min(oldest, at))
+
+    def taken_channels(self, row: Notification) -> set[str]:
+        """Channels the row's occasion has other rows on now (read once per batch, when first needed)."""
+        if self._siblings is None:
+            keys = [key for r in self._rows for key in occasion_keys(r.occasion)]
+            self._siblings = defaultdict(set)
+            for pk, key, channel in Notification.objects.filter(dedupe_key__in=keys).values_list(
+                "pk", "dedupe_key", "channel"
+            ):
+                self._siblings[occasion_of(key)].add((pk, channel))
+        return {channel for pk, channel in self._siblings[row.occasion] if pk != row.pk}
+
+
+def _templates(topic_ids: set[int]) -> dict:
+    return {(t.topic_id, t.channel, t.language): t for t in MessageTemplate.objects.filter(topic_id__in=topic_ids)}
+
+
+def _problem(row: Notification, channel: str, batch: _Batch) -> str:
+    customer = row.customer
+    preference = batch.preferences.get(customer.pk)
+    address = contact_point(customer, channel, preference)
+    if not address:
+        return Reason.NO_CONTACT
+    if (channel, address) in batch.suppressed:
+        return Reason.SUPPRESSED_CONTACT
+    if not batch.book.allows(customer.pk, channel, row.topic):
+        return Reason.NO_CONSENT
+    return ""
+
+
+def _fallback(row: Notification, batch: _Batch) -> str | None:
+    """Another channel of the topic's chain this customer can get now, not used by the occasion yet."""
+    topic, preference = row.topic, batch.preferences.get(row.customer_id)
+    preferred = (preference.preferred_channels or {}).get(topic.code) if preference else None
+    chain = [c for c in dict.fromkeys([preferred, *topic.channels, *topic.alternatives]) if c]
+    allowed = set(topic.channels) | set(topic.alternatives)
+    taken = batch.taken_channels(row)
+    for channel in chain:
+        if channel in allowed and channel not in taken and channel in settings.NOTIFICATION_BACKENDS:
+            if not _problem(row, channel, batch):
+                return channel
+    return None
+
+
+def _deferral(row: Notification, batch: _Batch, *, channel: str, earliest, reason, token) -> Outcome:
+    slot, why_not = schedule_slot(
+        customer=row.customer,
+        topic=row.topic,
+        channel=channel,
+        preference=batch.preferences.get(row.customer_id),
+        earliest=earliest,
+        deadline=row.deadline,
+        use_best_hour=False,
+    )
+    if slot is None:
+        final = reason if reason != Reason.QUIET_HOURS else (why_not or reason)
+        return Outcome(row.pk, token, Status.SUPPRESSED, final, channel=channel)
+    return Outcome(row.pk, token, Status.DEFERRED, reason, send_at=slot, channel=channel)
+
+
+def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime) -> Outcome | tuple:
+    """The row's fate by the rules as they stand now: an Outcome, or (message, outcome-to-be) to send."""
+    customer, topic = row.customer, row.topic
+    preference = batch.preferences.get(customer.pk)
+    channel, detail = row.channel, ""
+
+    def done(status, reason="", **fields):
+        note = "; ".join(filter(None, [detail, fields.pop("detail", "")]))
+        return Outcome(row.pk, token, status, reason, detail=note, channel=channel, **fields)
+
+    if not customer.is_active:
+        return done(Status.SUPPRESSED, Reason.INACTIVE)
+    if now > row.deadline:
+        return done(Status.SUPPRESSED, Reason.DEADLINE)
+    problem = _problem(row, channel, batch)
+    if problem in FALLBACK_REASONS:
+        substitute = _fallback(row, batch)
+        if substitute:
+            detail = f"fell back from {channel}: {problem}"
+            channel, problem = substitute, ""
+    if problem:
+        return done(Status.SUPPRESSED, problem)
+    if topic.is_marketing and preference and preference.paused_until:
+        if now.astimezone(customer.zone).date() <= preference.paused_until:
+            return _deferral(row, batch, channel=channel, earliest=now, reason=Reason.PAUSED, token=token)
+    # Quiet hours and the customer's window (and weekdays for flexible topics), now.
+    window = window_for(topic, channel, preference)
+    flexible = topic.urgency == Topic.Urgency.FLEXIBLE
+    slot = next_slot(
+        earliest=now,
+        zone=customer.zone,
+        window=window,
+        deadline=row.deadline,
+        weekdays=(preference.weekdays if preference and flexible else None),
+    )
+    if slot is None:
+        return done(Status.SUPPRESSED, Reason.QUIET_HOURS if window is None else Reason.DEADLINE)
+    if slot > now + ON_TIME:
+        return done(Status.DEFERRED, Reason.QUIET_HOURS, send_at=slot)
+    # Frequency cap over the rolling week.
+    cap = weekly_cap(channel, preference) if topic.counts_against_cap else None
+    if cap is not None:
+        count, oldest = batch.sent.get((customer.pk, channel), (0, now))
+        if count >= cap:
+            return _deferral(
+                row,
+                batch,
+                channel=channel,
+                earliest=oldest + datetime.timedelta(days=7),
+                reason=Reason.CAPPED,
+                token=token,
+            )
+    context = row.context
+    if topic.freshness_check:
+        context = batch.fresh.get(row.pk)
+        if context is None:
+            return done(Status.CANCELLED, Reason.STALE)
+        row.context = context
+    language = (preference.language if preference and preference.language else "") or customer.language
+    row.channel = channel
+    try:
+        message = render(
+            row, template=pick_template(batch.templates, row, language), language=language, preference=preference
+        )
+    except RenderError as exc:
+        return done(Status.SUPPRESSED, exc.reason, detail=exc.detail)
+    batch.count_send(row, channel, now)
+    return message, done(Status.SENT, context=context, subject=message.subject, body=message.body)
+
+
+def deliver(claims: list[Claim], *, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Deliver one claimed batch; returns how many rows ended in each status ("skipped": lease lost)."""
+    now = now or timezone.now()
+    tokens = {claim.id: claim.token for claim in claims}
+    rows = list(
+        Notification.objects.filter(pk__in=tokens, status=Status.SENDING)
+        .select_related("customer", "topic")
+        .only(*SEND_FIELDS, "customer", "topic")  # not the history columns: a claimed row has none yet
+    )
+    rows.sort(key=lambda row: row.pk)
+    if not rows:
+        return {}
+    batch = _Batch(rows, now)
+    decided = [_decide(row, batch, tokens[row.pk], now) for row in rows]
+    outcomes = [item for item in decided if isinstance(item, Outcome)]
+    to_send = [item for item in decided if not isinstance(item, Outcome)]
+    letter_batch_id = None
+    if any(outcome.channel == Channel.POSTAL for _message, outcome in to_send):
+        day = now.astimezone(program_zone()).date()
+        letter_batch_id = LetterBatch.objects.get_or_create(day=day)[0].pk
+    totals: Counter = Counter()
+    recorded = _send_all(to_send, outcomes, letter_batch_id, now=now)
+    for outcome in outcomes:
+        totals[outcome.status if outcome.id in recorded else "skipped"] += 1
+    return dict(totals)
+
+
+def _send_all(to_send, outcomes: list[Outcome], letter_batch_id, *, now) -> set[int]:
+    """Call the providers (no transaction is open here) and record as we go; returns recorded ids.
+
+    Each provider's outcome is appended to ``outcomes``, so the caller counts every row.
+    """
+    recorded: set[int] = set()
+    pending: list[Outcome] = list(outcomes)
+    last_record = time.monotonic()
+    backends: dict[str, object] = {}
+    for message, outcome in to_send:
+        backend = backends.setdefault(outcome.channel, backend_for(outcome.channel))
+        row_attempts = outcome.token
+        try:
+            provider_id = backend.send(message)
+        except ProviderError as exc:
+            logger.warning("notification %s: provider error: %s", outcome.id, exc)
+            if exc.permanent or row_attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                outcome = Outcome(outcome.id, outcome.token, Status.FAILED, Reason.PROVIDER_ERROR, str(exc))
+            else:
+                retry_at = now + datetime.timedelta(minutes=2**row_attempts)
+                outcome = Outcome(
+                    outcome.id, outcome.token, Status.SCHEDULED, Reason.PROVIDER_ERROR, str(exc), send_at=retry_at
+                )
+        else:
+            outcome.provider_message_id = provider_id
+            if outcome.channel == Channel.SMS:
+                outcome.sms_encoding, outcome.sms_segments = sms_segments(message.body)
+            if outcome.channel == Channel.POSTAL:
+                # Filed into the day's batch; it counts as sent when staff mark the batch posted.
+                outcome.status, outcome.letter_batch_id = Status.PRINTING, letter_batch_id
+            else:
+                outcome.sent_at = now
+        outcomes.append(outcome)
+        pending.append(outcome)
+        if time.monotonic() - last_record >= settings.NOTIFICATION_RECORD_SECONDS:
+            recorded |= record(pending, now=now)
+            pending, last_record = [], time.monotonic()
+    recorded |= record(pending, now=now)
+    return recorded

@@ -1,0 +1,178 @@
+"""Turning an outbox row into the message a channel sends: template, brand, contact, unsubscribe."""
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from crm.links.tokens import customer_token
+from notifications.delivery.channels import Message
+from notifications.models import Channel, MessageTemplate, Notification
+from notifications.outbox.planning import contact_point
+
+
+class RenderError(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def absolute(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+PLACEHOLDER = "token-placeholder-3f9a"
+
+
+@lru_cache(maxsize=32)
+def _path_template(name: str) -> tuple[str, str]:
+    """A token page's path around its token, reversed once per process (reverse() is slow)."""
+    before, _placeholder, after = reverse(name, args=[PLACEHOLDER]).partition(PLACEHOLDER)
+    return before, after
+
+
+def token_url(name: str, token: str) -> str:
+    """The absolute link to the token page ``name`` (a URL name taking one token)."""
+    before, after = _path_template(name)
+    return absolute(f"{before}{token}{after}")
+
+
+def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
+    token = customer_token(
+        "unsubscribe",
+        notification.customer,
+        t=notification.topic.code,
+        ch=notification.channel,
+        n=notification.pk,
+    )
+    return token_url("unsubscribe", token), token_url("unsubscribe-one-click", token)
+
+
+def preferences_url(customer) -> str:
+    return token_url("preferences", customer_token("preferences", customer))
+
+
+def dispute_url(customer, transaction_id: int) -> str:
+    return token_url("dispute", customer_token("dispute", customer, tx=transaction_id))
+
+
+# A channel without its own template borrows another's text (a messenger message reads like an SMS).
+TEMPLATE_FALLBACK = {Channel.MESSENGER: Channel.SMS, Channel.POSTAL: Channel.EMAIL}
+
+
+def pick_template(templates: dict, notification: Notification, language: str) -> MessageTemplate | None:
+    """The template for the row's topic and channel in ``language``, else in the default language."""
+    for channel in (notification.channel, TEMPLATE_FALLBACK.get(notification.channel)):
+        for lang in (language, settings.LANGUAGE_CODE):
+            found = templates.get((notification.topic_id, channel, lang))
+            if found:
+                return found
+    return None
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return Template(source)
+
+
+def render(notification: Notification, *, template: MessageTemplate | None, language: str, preference=None) -> Message:
+    """Render in the customer's language; refuse a message without sender, contact or unsubscribe."""
+    if template is None:
+        raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
+    customer = notification.customer
+    page_url, one_click_url = unsubscribe_urls(notification)
+    tx_ids = notification.context.get("transaction_ids") or []
+    context = {
+        **notification.context,
+        "customer": customer,
+        "brand": settings.BRAND_NAME,
+        "contact_phone": settings.BRAND_CONTACT_PHONE,
+        "contact_email": settings.BRAND_CONTACT_EMAIL,
+        "unsubscribe_url": page_url,
+        "preferences_url": preferences_url(customer),
+        "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
+    }
+    if notification.context.get("events"):
+        # A coalesced message lists its events, each with its own "that wasn't me" link.
+        context["events"] = [
+            {
+                **event,
+                "dispute_url": dispute_url(customer, event["transaction_ids"][0])
+                if event.get("transaction_ids")
+                else "",
+            }
+            for event in notification.context["events"]
+        ]
+    if notification.context.get("survey"):
+        # The surveys app's page, by URL name: each customer's link carries their own token.
+        token = customer_token("survey", customer, s=notification.context["survey"])
+        context["survey_url"] = token_url("survey", token)
+    with translation.override(language):
+        body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
+        subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
+        contact = _("%(brand)s · %(phone)s · %(email)s") % {
+            "brand": settings.BRAND_NAME,
+            "phone": settings.BRAND_CONTACT_PHONE,
+            "email": settings.BRAND_CONTACT_EMAIL,
+        }
+        message = Message(
+            notification_id=notification.pk, to=contact_point(customer, notification.channel, preference), body=body
+        )
+        if notification.channel == Channel.EMAIL:
+            message.subject = f"{settings.BRAND_NAME}: {subject}" if subject else settings.BRAND_NAME
+            message.body = "\n\n".join(
+                [
+                    body,
+                    "—",
+                    contact,
+                    _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},
+                    _("All your choices: %(url)s") % {"url": context["preferences_url"]},
+                ]
+            )
+            message.headers = {
+                "List-Unsubscribe": f"<{one_click_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+            message.sender = settings.DEFAULT_FROM_EMAIL
+        elif notification.channel == Channel.MESSENGER:
+            message.sender = settings.BRAND_NAME
+            message.body = "\n\n".join(
+                [f"{settings.BRAND_NAME}: {body}", contact, _("Reply STOP to stop these messages.")]
+            )
+        elif notification.channel == Channel.POSTAL:
+            message.sender = settings.BRAND_NAME
+            message.subject = subject
+            message.body = "\n\n".join([body, contact])
+        elif notification.channel == Channel.SMS:
+            message.sender = settings.BRAND_SMS_SENDER_ID
+            if settings.BRAND_NAME not in body:
+                message.body = f"{settings.BRAND_NAME}: {body}"
+            if notification.topic.is_marketing:
+                message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": settings.BRAND_SMS_SENDER_ID}
+    check_complete(message, notification)
+    return message
+
+
+def check_complete(message: Message, notification: Notification) -> None:
+    """Every message identifies the sender; every e-mail has contact details and both unsubscribes."""
+    problems = []
+    if not message.to:
+        raise RenderError(Notification.Reason.NO_CONTACT)
+    if not message.sender:
+        problems.append("sender")
+    if notification.channel == Channel.EMAIL:
+        url = message.headers.get("List-Unsubscribe", "")
+        if not url.startswith("<https://") and not (settings.DEBUG and url.startswith("<http://")):
+            problems.append("List-Unsubscribe (HTTPS)")
+        if message.headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
+            problems.append("List-Unsubscribe-Post")
+        if settings.BRAND_CONTACT_EMAIL not in message.body or "/u/" not in message.body:
+            problems.append("contact details or unsubscribe link")
+        if settings.BRAND_NAME not in message.subject:
+            problems.append("brand in subject")
+    if problems:
+        raise RenderError(Notification.Reason.INCOMPLETE, ", ".join(problems))

@@ -1,0 +1,194 @@
+"""Writing the outbox: the rows one occasion plans for one customer, in the caller's transaction.
+
+Planning (``outbox.planning``) picks the channels, scheduling (``scheduling.rules``) the slots;
+rows due together for the same customer may be folded into one message (coalescing). Rows due
+now wake the dispatcher after commit, best effort; beat picks up whatever a nudge missed.
+"""
+
+import datetime
+import time
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.celery import nudge
+from crm.models import Customer
+from notifications.consent.book import ConsentBook
+from notifications.models import Notification, Preference, Topic, occasion_keys, occasion_of
+from notifications.outbox.planning import plan_channels, suppressed_contacts
+from notifications.scheduling.rules import schedule_slot
+
+Status = Notification.Status
+Reason = Notification.Reason
+
+
+DRAIN_TASK = "notifications.tasks.drain_task"
+_last_nudge: dict[str, float] = {}
+
+
+def kick_dispatcher(channels: set[str]) -> None:
+    """Wake a drainer for each channel with rows due now: best effort, at most twice a second per
+    channel and process, so a burst of sales becomes a handful of tasks, not one per sale."""
+    for channel in sorted(channels):
+        at = time.monotonic()
+        if at - _last_nudge.get(channel, -1.0) >= 0.5:
+            _last_nudge[channel] = at
+            nudge(DRAIN_TASK, channel)
+
+
+def _outbox_rows(
+    *,
+    customer: Customer,
+    topic: Topic,
+    preference: Preference | None,
+    book: ConsentBook,
+    suppressed: set,
+    context: dict,
+    dedupe_key: str,
+    now: datetime.datetime,
+) -> list[Notification]:
+    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
+    deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+    rows = []
+    for plan in plan_channels(customer, topic, preference, book, suppressed):
+        row = Notification(
+            customer=customer,
+            topic=topic,
+            channel=plan.channel,
+            context=context,
+            dedupe_key=f"{dedupe_key}:{plan.channel}",
+            deadline=deadline,
+            send_at=now,
+        )
+        reason = plan.reason or ("" if customer.is_active else Reason.INACTIVE)
+        if not reason:
+            slot, reason = schedule_slot(
+                customer=customer,
+                topic=topic,
+                channel=plan.channel,
+                preference=preference,
+                earliest=now,
+                deadline=deadline,
+            )
+            if slot:
+                row.send_at = slot
+        if reason:
+            row.status, row.reason = Status.SUPPRESSED, reason
+        rows.append(row)
+    return rows
+
+
+def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
+    with transaction.atomic():
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
+        if due:
+            transaction.on_commit(partial(kick_dispatcher, due), robust=True)
+
+
+def notify(
+    *, customer: Customer, topic: Topic | str, context: dict, dedupe_key: str, now: datetime.datetime | None = None
+) -> list[Notification]:
+    """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
+
+    One row per channel the topic plans, each with its ``send_at`` in the customer's own time,
+    or suppressed with the reason when it cannot go. The same ``dedupe_key`` again writes
+    nothing. Rows due now wake the dispatcher after commit; the rest wait for beat.
+    """
+    now = now or timezone.now()
+    if isinstance(topic, str):
+        topic = Topic.objects.get(code=topic)
+    if not topic.is_active:
+        return []
+    present = list(Notification.objects.filter(dedupe_key__in=occasion_keys(dedupe_key)).order_by("id"))
+    if present:
+        return present  # this occasion was planned before (its rows may be on other channels by now)
+    rows = _outbox_rows(
+        customer=customer,
+        topic=topic,
+        preference=Preference.objects.filter(customer=customer).first(),
+        book=ConsentBook.for_customers([customer.pk]),
+        suppressed=suppressed_contacts([customer]),
+        context=context,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+    if not rows:
+        return []
+    if topic.coalesce:
+        with transaction.atomic():  # the row joined stays locked until this occasion's rows are written
+            _coalesce(rows, occasion=dedupe_key, now=now)
+            _write_rows(rows, now)
+    else:
+        _write_rows(rows, now)
+    return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
+
+
+# --- Coalescing: events due together become one message -------------------------------------------
+
+
+def _event_of(context: dict, occasion: str) -> dict:
+    return {
+        "occasion": occasion,
+        "points": context.get("points") or 0,
+        "receipt_id": context.get("receipt_id") or "",
+        "transaction_ids": list(context.get("transaction_ids") or []),
+    }
+
+
+def _joined_context(target: Notification, context: dict, occasion: str) -> dict | None:
+    """The target's context with this occasion's event added; None when it is in there already."""
+    events = target.context.get("events") or [_event_of(target.context, occasion_of(target.dedupe_key))]
+    if any(event["occasion"] == occasion for event in events):
+        return None
+    events = [*events, _event_of(context, occasion)]
+    return {
+        **target.context,
+        "events": events,
+        "count": len(events),
+        "points": sum(event["points"] for event in events),
+        # The balance after the latest event; the bonus_balance freshness check renders the one at send time.
+        "balance": context.get("balance", target.context.get("balance")),
+        "transaction_ids": [tx for event in events for tx in event["transaction_ids"]],
+    }
+
+
+def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime) -> None:
+    """Fold this occasion into a row already waiting for the same customer, topic, channel and slot.
+
+    The joined row's context collects the events (each with its points, receipt and transactions),
+    their count and the total points. The occasion still gets its own row, cancelled as coalesced
+    and naming the row it joined, so its dedupe key stays taken and a replay changes nothing. Only a
+    row no dispatcher has claimed yet (scheduled, never attempted) is joined, and under its row lock,
+    so a message being sent never changes under its sender; a concurrent twin of the same event finds
+    it in the events and adds nothing.
+    """
+    waiting = [row for row in rows if row.status == Status.SCHEDULED]
+    if not waiting or Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).exists():
+        return  # nothing to join, or a replay: the insert writes nothing either
+    targets = list(
+        Notification.objects.select_for_update()
+        .filter(
+            customer_id=waiting[0].customer_id,
+            topic_id=waiting[0].topic_id,
+            status=Status.SCHEDULED,
+            attempts=0,
+            channel__in={row.channel for row in waiting},
+            send_at__in={row.send_at for row in waiting},
+        )
+        .order_by("pk")
+    )
+    joined = {}
+    for row in waiting:
+        target = next((t for t in targets if (t.channel, t.send_at) == (row.channel, row.send_at)), None)
+        if target is None:
+            continue
+        context = _joined_context(target, row.context, occasion)
+        if context is not None:
+            target.context, target.updated_at = context, now
+            joined[target.pk] = target
+        row.status, row.reason = Status.CANCELLED, Reason.COALESCED
+        row.detail = f"coalesced into notification {target.pk}"
+    if joined:
+        Notification.objects.bulk_update(list(joined.values()), ["context", "updated_at"])

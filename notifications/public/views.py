@@ -1,0 +1,193 @@
+"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click.
+
+What every customer page needs (token, rate limit, CSRF, no referrer, language) is ``crm.links``;
+only the RFC 8058 one-click endpoint is exempt from the CSRF check.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from crm.links.pages import invalid_link, page_language, render_page, token_page
+from crm.links.ratelimit import client_ip
+from crm.links.tokens import read_customer_token
+from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
+from notifications.consent.services import Evidence, consent_record
+from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
+from notifications.outbox.planning import contact_point
+from notifications.preferences.services import messenger_link_start
+from notifications.public import forms
+from notifications.public.preference_centre import (
+    preferences_save,
+    standing_state,
+    topic_wanted,
+    unsubscribe_apply,
+    what_we_send,
+)
+from notifications.selectors import marketing_topics
+
+
+def _reachable_channels(customer, preference) -> list[str]:
+    return [c for c in MARKETING_CHANNELS if contact_point(customer, c, preference)]
+
+
+@token_page("preferences")
+def preferences(request, token: str):
+    resolved = read_customer_token("preferences", token)
+    if resolved is None:
+        return invalid_link(request)
+    customer, _data = resolved
+    language = page_language(request, customer)
+    # GET never writes: a customer without preferences sees the defaults of an unsaved instance.
+    preference = Preference.objects.filter(customer=customer).first() or Preference(customer=customer)
+    channels = _reachable_channels(customer, preference)
+    topics = list(marketing_topics())
+    telegram_available = bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id
+    with translation.override(language):
+        wordings = forms.consent_wordings(settings.BRAND_NAME)
+        book = ConsentBook.for_customers([customer.pk])
+        initial = {f"marketing_{c}": book.marketing_on(customer.pk, c) for c in channels}
+        initial["topics"] = [t.code for t in topics if topic_wanted(book, customer.pk, t)]
+        window = settings.NOTIFICATION_DEFAULT_WINDOW
+        caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **(preference.max_per_week or {})}
+        initial.update(
+            bonus_channel=(preference.preferred_channels or {}).get("bonus-credited", ""),
+            window_start=(preference.window_start or forms.datetime.time.fromisoformat(window[0])).isoformat(),
+            window_end=(preference.window_end or forms.datetime.time.fromisoformat(window[1])).isoformat(),
+            weekdays=preference.weekdays or [],
+            max_email=caps.get("email"),
+            max_sms=caps.get("sms"),
+            language=preference.language or customer.language,
+            paused_until=preference.paused_until,
+            districts=list(preference.districts.all()) if preference.pk else [],
+        )
+        # The Telegram button posts on its own: the one-time link code is a write, so never on GET.
+        connecting = request.method == "POST" and request.POST.get("connect") == "telegram"
+        form = forms.PreferenceForm(
+            None if connecting else (request.POST or None),
+            initial=initial,
+            customer=customer,
+            preference=preference,
+            channels=channels,
+            topics=topics,
+            wordings=wordings,
+        )
+        changes = None
+        telegram_link = ""
+        if connecting and telegram_available:
+            telegram_link = messenger_link_start(customer=customer)
+        elif request.method == "POST" and form.is_valid():
+            changes = preferences_save(
+                customer=customer,
+                data=form.cleaned_data,
+                evidence=Evidence.from_request(request, ConsentEvent.Source.PREFERENCE_PAGE),
+                wordings=wordings,
+            )
+            language = form.cleaned_data["language"]
+    return render_page(
+        request,
+        "notifications/public/preferences.html",
+        {
+            "form": form,
+            "changes": changes,
+            "customer": customer,
+            "summary": what_we_send(customer),
+            "standing": standing_state(customer),
+            "telegram_available": telegram_available,
+            "telegram_link": telegram_link,
+        },
+        language,
+    )
+
+
+def _resolve_unsubscribe(token: str):
+    resolved = read_customer_token("unsubscribe", token)
+    if resolved is None:
+        return None
+    customer, data = resolved
+    topic = Topic.objects.filter(code=data.get("t")).first()
+    channel = data.get("ch")
+    if topic is None or channel not in Channel.values:
+        return None
+    notification = Notification.objects.filter(pk=data.get("n"), customer=customer).first()
+    return customer, topic, channel, notification
+
+
+@token_page("unsubscribe")
+def unsubscribe(request, token: str):
+    resolved = _resolve_unsubscribe(token)
+    if resolved is None:
+        return invalid_link(request)
+    customer, topic, channel, notification = resolved
+    language = page_language(request, customer)
+    preference = Preference.objects.filter(customer=customer).first()
+    others = [c for c in _reachable_channels(customer, preference) if c != channel]
+    with translation.override(language):
+        form = forms.UnsubscribeForm(
+            request.POST or None, topic=topic, channel=channel, other_channels=others, language=language
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            chosen = dict(form.fields["choice"].choices)[data["choice"]]
+            feedback = unsubscribe_apply(
+                customer=customer,
+                topic=topic,
+                channel=channel,
+                choice=data["choice"],
+                switch_to=data["switch_to"],
+                reason=data["reason"],
+                free_text=data["free_text"],
+                notification=notification,
+                evidence=Evidence.from_request(request, ConsentEvent.Source.UNSUBSCRIBE),
+                wording=str(chosen),
+            )
+            return render_page(
+                request,
+                "notifications/public/unsubscribed.html",
+                {
+                    "feedback": feedback,
+                    "chosen": chosen,
+                    "summary": what_we_send(customer),
+                    "standing": standing_state(customer),
+                    "customer": customer,
+                },
+                language,
+            )
+    return render_page(
+        request,
+        "notifications/public/unsubscribe.html",
+        {
+            "form": form,
+            "topic": topic,
+            "channel_label": Channel(channel).label,
+            "customer": customer,
+            "standing": standing_state(customer),
+        },
+        language,
+    )
+
+
+@csrf_exempt  # RFC 8058: the mailbox provider posts without cookies or a CSRF token
+@require_http_methods(["POST"])
+def unsubscribe_one_click(request, token: str):
+    """RFC 8058 one-click: withdraw this topic on this channel at once; 200, no redirect."""
+    resolved = _resolve_unsubscribe(token)
+    if resolved is None:
+        return HttpResponse(_("This link is no longer valid."), status=404, content_type="text/plain")
+    if request.POST.get("List-Unsubscribe") != "One-Click":
+        return HttpResponse(_("Expected List-Unsubscribe=One-Click."), status=400, content_type="text/plain")
+    customer, topic, channel, _notification = resolved
+    consent_record(
+        customer=customer,
+        channel=channel,
+        topic=topic,
+        action=ConsentEvent.Action.WITHDRAWN,
+        source=ConsentEvent.Source.ONE_CLICK,
+        wording="List-Unsubscribe=One-Click",
+        ip_address=client_ip(request) or None,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    return HttpResponse(_("You are unsubscribed."), status=200, content_type="text/plain")
