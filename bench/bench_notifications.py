@@ -179,6 +179,46 @@ target("ours ≤ 100")
 print(line("dispatch Celery tasks per 1,000 messages", ours_tasks, 0, "tasks", False))
 target("ours ≤ 10 (the peer sends from a cron command, without Celery)")
 
+# --- The same with two worker processes on each side ---------------------------------------------------
+
+
+def drain_in_parallel(processes: int) -> float:
+    """Messages/s of ``processes`` drainer processes started together on the due rows."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "drainer.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "BENCH_DATABASE_URL": DB_URL},
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        assert worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    results = [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in workers]
+    sent = sum(result["outcome"].get("sent", 0) for result in results)
+    return sent / (max(r["finished"] for r in results) - min(r["started"] for r in results))
+
+
+mark = last_id()
+with transaction.atomic():
+    notify_many(customers=due, topic="service", context={"title": "Bench", "text": "x"}, dedupe_prefix=f"{run}-p")
+ours_parallel = drain_in_parallel(2)
+forget(mark)
+settings.POST_OFFICE = {"BACKENDS": tuned["BACKENDS"], "CELERY_ENABLED": False}
+peer_parallel = peer.dispatch_rate(sent, processes=2)
+settings.POST_OFFICE = tuned
+peer.cleanup()
+print(f"== dispatch of {sent} due e-mails, two processes each (the Procfile's worker concurrency)")
+print(
+    line("dispatch messages/s, 2 processes (peer as shipped)", ours_parallel, peer_parallel["per_second"], "messages/s")
+)
+target("ours ≥ 2× the peer")
+
 # --- Event-driven messages: each its own transaction, as sales are -----------------------------------
 mark = last_id()
 people = list(Customer.objects.exclude(email="").order_by("pk")[:EVENTS])

@@ -98,7 +98,7 @@ def queue_rate(n: int, *, chunk: int = QUEUE_CHUNK, render_on_delivery: bool = T
     return _figures(n, seconds, queries.count)
 
 
-def dispatch_rate(n: int, *, render_on_delivery: bool = True) -> dict:
+def dispatch_rate(n: int, *, render_on_delivery: bool = True, processes: int = 1) -> dict:
     """Queue ``n`` e-mails (not timed) on an empty queue, then time post-office sending all of them.
 
     Returns ``{"messages", "seconds", "per_second", "queries"}``; ``messages`` counts the rows that
@@ -111,7 +111,7 @@ def dispatch_rate(n: int, *, render_on_delivery: bool = True) -> dict:
     _queue(_kwargs_list(n, _template(), render_on_delivery=render_on_delivery), QUEUE_CHUNK)
     with tempfile.TemporaryDirectory() as folder, QueryCounter() as queries:
         started = time.perf_counter()
-        send_queued_mail_until_done(lockfile=str(Path(folder) / "post_office"), processes=1)
+        send_queued_mail_until_done(lockfile=str(Path(folder) / "post_office"), processes=processes)
         seconds = time.perf_counter() - started
     sent = Email.objects.filter(status=STATUS.sent).count()
     if sent != n:

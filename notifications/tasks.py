@@ -18,11 +18,12 @@ from notifications.scheduling.learning import best_hours_learn
 
 @shared_task
 def dispatch_due_task() -> list[str]:
-    """Beat, every few seconds: wake one drainer per channel that has rows due (or stranded)."""
-    channels = dispatch.due_channels()
-    for channel in channels:
-        nudge(drain_task.name, channel)
-    return channels
+    """Beat, every few seconds: wake drainers for each channel that has rows due (or stranded)."""
+    wanted = dispatch.drainers_wanted()
+    for channel, drainers in wanted.items():
+        for _ in range(drainers):
+            nudge(drain_task.name, channel)
+    return sorted(wanted)
 
 
 @shared_task

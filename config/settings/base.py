@@ -226,6 +226,8 @@ NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)  # row
 # While a slow provider is being called, outcomes are written at least this often (a crash
 # re-sends at most this much, under the same idempotency keys).
 NOTIFICATION_RECORD_SECONDS = env.float("NOTIFICATION_RECORD_SECONDS", default=1.0)
+# Drainers beat wakes per channel with a backlog: match the Celery worker's concurrency.
+NOTIFICATION_DRAINERS_PER_CHANNEL = env.int("NOTIFICATION_DRAINERS_PER_CHANNEL", default=2)
 NOTIFICATION_DRAIN_SECONDS = env.float("NOTIFICATION_DRAIN_SECONDS", default=50)  # one drain task's time budget
 NOTIFICATION_MAX_ATTEMPTS = 5
 # Dotted paths of channel backends; e-mail goes through Django's mail API (so any anymail ESP works).

@@ -36,7 +36,9 @@ def read_customer_token(purpose: str, token: str) -> tuple[Customer, dict] | Non
 
 def make_token(purpose: str, **data) -> str:
     # The salt keeps the prefix of the app that first signed these links: links already sent stay valid.
-    return signing.dumps(data, salt=f"notifications.{purpose}", compress=True)
+    return signing.dumps(
+        data, salt=f"notifications.{purpose}", compress=False
+    )  # payloads are short; zlib only costs time
 
 
 def read_token(purpose: str, token: str) -> dict | None:

@@ -20,9 +20,10 @@ import datetime
 import logging
 import time
 from collections import Counter, defaultdict
+from itertools import groupby
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from loyalty.program import program_zone
 from notifications.consent.book import ConsentBook
@@ -83,16 +84,20 @@ def drain(
     return dict(totals)
 
 
-def due_channels(*, now: datetime.datetime | None = None) -> list[str]:
-    """Channels with rows due or stranded, so beat wakes one drainer per channel that has work."""
+def drainers_wanted(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """How many drainers each channel with work should have: one per batch due, at most
+    NOTIFICATION_DRAINERS_PER_CHANNEL (they claim disjoint rows, so a backlog is drained by every
+    free worker process), and one for a channel whose rows are only stranded (a dead worker's)."""
     now = now or timezone.now()
+    batch, most = settings.NOTIFICATION_BATCH_SIZE, settings.NOTIFICATION_DRAINERS_PER_CHANNEL
     due = Notification.objects.filter(status__in=WAITING, send_at__lte=now)
     stranded = Notification.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    return sorted(
-        channel
-        for channel in Channel.values
-        if due.filter(channel=channel).exists() or stranded.filter(channel=channel).exists()
-    )
+    wanted = {}
+    for channel in Channel.values:
+        waiting = due.filter(channel=channel)[: batch * most].count()  # bounded: an index range, not a census
+        if waiting or stranded.filter(channel=channel).exists():
+            wanted[channel] = max(1, min(most, -(-waiting // batch)))
+    return wanted
 
 
 class _Batch:
@@ -230,7 +235,7 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
         if context is None:
             return done(Status.CANCELLED, Reason.STALE)
         row.context = context
-    language = (preference.language if preference and preference.language else "") or customer.language
+    language = _language(row, batch)
     row.channel = channel
     try:
         message = render(
@@ -242,20 +247,32 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     return message, done(Status.SENT, context=context, subject=message.subject, body=message.body)
 
 
+def _language(row: Notification, batch: _Batch) -> str:
+    preference = batch.preferences.get(row.customer_id)
+    return (preference.language if preference and preference.language else "") or row.customer.language
+
+
 def deliver(claims: list[Claim], *, now: datetime.datetime | None = None) -> dict[str, int]:
     """Deliver one claimed batch; returns how many rows ended in each status ("skipped": lease lost)."""
     now = now or timezone.now()
     tokens = {claim.id: claim.token for claim in claims}
     rows = list(
         Notification.objects.filter(pk__in=tokens, status=Status.SENDING)
-        .select_related("customer", "topic")
-        .only(*SEND_FIELDS, "customer", "topic")  # not the history columns: a claimed row has none yet
+        .select_related("customer")
+        .only(*SEND_FIELDS, "customer")  # not the history columns: a claimed row has none yet
     )
-    rows.sort(key=lambda row: row.pk)
     if not rows:
         return {}
+    topics = Topic.objects.in_bulk({row.topic_id for row in rows})  # a few topics, not one instance per row
+    for row in rows:
+        row.topic = topics[row.topic_id]
     batch = _Batch(rows, now)
-    decided = [_decide(row, batch, tokens[row.pk], now) for row in rows]
+    # Rendered language by language: switching the active translation costs more than a short template.
+    rows.sort(key=lambda row: (_language(row, batch), row.pk))
+    decided = []
+    for language, group in groupby(rows, key=lambda row: _language(row, batch)):
+        with translation.override(language):
+            decided += [_decide(row, batch, tokens[row.pk], now) for row in group]
     outcomes = [item for item in decided if isinstance(item, Outcome)]
     to_send = [item for item in decided if not isinstance(item, Outcome)]
     letter_batch_id = None

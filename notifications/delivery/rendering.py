@@ -1,5 +1,6 @@
 """Turning an outbox row into the message a channel sends: template, brand, contact, unsubscribe."""
 
+from contextlib import nullcontext
 from functools import lru_cache
 
 from django.conf import settings
@@ -111,7 +112,9 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         # The surveys app's page, by URL name: each customer's link carries their own token.
         token = customer_token("survey", customer, s=notification.context["survey"])
         context["survey_url"] = token_url("survey", token)
-    with translation.override(language):
+    # The dispatcher renders a batch language by language under one override; switch only when needed.
+    switch = translation.get_language() != language
+    with translation.override(language) if switch else nullcontext():
         body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
         subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
         contact = _("%(brand)s · %(phone)s · %(email)s") % {

@@ -28,11 +28,12 @@ _last_nudge: dict[str, float] = {}
 
 
 def kick_dispatcher(channels: set[str]) -> None:
-    """Wake a drainer for each channel with rows due now: best effort, at most twice a second per
-    channel and process, so a burst of sales becomes a handful of tasks, not one per sale."""
+    """Wake a drainer for each channel with rows due now: best effort, at most once a second per
+    channel and process, so a burst of sales becomes a handful of tasks, not one per sale (a
+    drainer empties the channel's due rows, those of the sales after its wake-up included)."""
     for channel in sorted(channels):
         at = time.monotonic()
-        if at - _last_nudge.get(channel, -1.0) >= 0.5:
+        if at - _last_nudge.get(channel, -1.0) >= 1.0:
             _last_nudge[channel] = at
             nudge(DRAIN_TASK, channel)
 

@@ -508,3 +508,20 @@ def test_an_occasion_is_planned_once_even_after_its_row_moved_channel(customer_f
     assert [row.pk for row in again] == [first.pk]
     assert (report.rows_written, report.already_present) == (0, 1)
     assert Notification.objects.count() == 2
+
+
+def test_beat_wakes_a_drainer_per_batch_due_up_to_the_workers_concurrency(customer_factory, settings):
+    from notifications.delivery.dispatch import drainers_wanted
+
+    settings.NOTIFICATION_BATCH_SIZE, settings.NOTIFICATION_DRAINERS_PER_CHANNEL = 5, 2
+    customers = customer_factory.create_batch(12)
+    for customer in customers[:3]:
+        due_notification(customer, "service", channel="sms")
+    rows = [due_notification(customer, "service", channel="email") for customer in customers]
+    assert drainers_wanted() == {"email": 2, "sms": 1}  # 12 e-mails are three batches: capped at two drainers
+
+    Notification.objects.filter(channel="sms").update(status="sent")
+    Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+        status="sending", lease_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert drainers_wanted() == {"email": 1}  # stranded by a dead worker: one drainer reclaims them
