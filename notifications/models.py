@@ -282,6 +282,9 @@ class Notification(models.Model):
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="notif_lease_idx"),
             models.Index(fields=["customer", "channel", "sent_at"], name="notif_cap_idx"),
             models.Index(fields=["status", "topic", "channel"], name="notif_admin_idx"),
+            # A fan-out finds the occasions an earlier run of the same campaign wrote by key prefix
+            # (LIKE 'prefix:%'), whatever the database's collation.
+            models.Index(fields=["dedupe_key"], name="notif_occasion_idx", opclasses=["varchar_pattern_ops"]),
             # Only letters have a batch: a partial index stays as small as the letters are few.
             models.Index(fields=["letter_batch"], condition=Q(letter_batch__isnull=False), name="notif_letter_idx"),
         ]

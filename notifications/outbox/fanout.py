@@ -216,6 +216,15 @@ def notify_many(
     # Walked in primary-key order straight through the caller's queryset (its filters, segment
     # subqueries included), so each chunk is an index range scan, whatever the table's size.
     members = customers.annotate(phone_e164=Cast("phone", output_field=CharField())).order_by("pk")
+    # Occasions an earlier run with this prefix planned, on whatever channel their rows are now (a
+    # fallback or a re-plan moves a row, its key stays): each customer's occasion is planned once.
+    # One indexed prefix query: nothing at all for a new campaign.
+    present = {
+        occasion_of(key)
+        for key in Notification.objects.filter(dedupe_key__startswith=f"{dedupe_prefix}:").values_list(
+            "dedupe_key", flat=True
+        )
+    }
     last_pk = 0
     with transaction.atomic():
         while True:
@@ -232,14 +241,6 @@ def notify_many(
             book = ConsentBook(list(ConsentEvent.objects.filter(**span).select_related("topic").order_by(*NEWEST)))
             suppressed = _suppressed(people[0][0].pk, last_pk)
             planned = [planner.rows(person, prefs, book, suppressed) for person, prefs in people]
-            # Occasions planned before, on whatever channel their rows are now (a fallback or a
-            # re-plan moves a row, its key stays): a customer's occasion is planned once.
-            present = {
-                occasion_of(key)
-                for key in Notification.objects.filter(**span, dedupe_key__startswith=f"{dedupe_prefix}:").values_list(
-                    "dedupe_key", flat=True
-                )
-            }
             new_rows = []
             for (person, _prefs), rows in zip(people, planned, strict=True):
                 new = [] if f"{dedupe_prefix}:{person.pk}" in present else rows
