@@ -68,3 +68,21 @@ def test_celery_is_configured_for_reliability():
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
     assert app.conf.broker_transport_options["visibility_timeout"] >= 600
     assert settings.CELERY_BEAT_SCHEDULER == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_each_kind_of_work_has_its_queue():
+    """Sending, inbound processing and housekeeping are routed apart, so production runs each on its own
+    workers (deploy/Procfile) and a backlog of one never delays the others."""
+    from notifications import tasks
+
+    def queue(task):
+        return app.amqp.router.route({}, task.name)["queue"].name
+
+    assert {queue(tasks.drain_task), queue(tasks.dispatch_due_task)} == {"dispatch"}
+    assert {queue(tasks.process_delivery_event_task), queue(tasks.inbound_sweep_task)} == {"inbound"}
+    assert queue(tasks.learn_send_times_task) == "maintenance"
+    assert {q.name for q in app.conf.task_queues} == {"dispatch", "inbound", "maintenance"}
+    procfile = (BASE_DIR / "deploy" / "Procfile").read_text()
+    for name in ("dispatch", "inbound", "maintenance"):
+        assert f"-Q {name} " in procfile
+    assert "gunicorn config.wsgi" in procfile and procfile.count("celery -A config beat") == 1
