@@ -84,7 +84,9 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # Behind PgBouncer in transaction pooling: CONN_MAX_AGE=0 and DATABASE_DISABLE_SERVER_SIDE_CURSORS=true
     # (a server-side cursor cannot outlive the transaction PgBouncer lends the connection for).
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
