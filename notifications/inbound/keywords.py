@@ -3,12 +3,19 @@
 import re
 import unicodedata
 
+# Compared without diacritics ("lõpeta" reads as "lopeta"), in any case; Cyrillic is kept as it is.
 STOP = {
-    "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
-    "стоп", "отписаться", "отписка", "lopeta", "avsluta", "stopp", "loobu",
+    # English, and what people really type
+    "stop", "stopall", "unsubscribe", "unsub", "unsubscibe", "unsuscribe", "cancel", "end", "quit", "revoke",
+    "optout", "stp", "sotp", "stopp", "stopit",
+    # Estonian, Finnish, Swedish, Russian
+    "lopeta", "loobu", "lopetage", "lopettaa", "avsluta", "sluta", "avregistrera",
+    "стоп", "отписаться", "отписка", "отпишите", "хватит", "прекратить",
 }  # fmt: skip
-START = {"start", "unstop", "старт", "aloita", "starta", "alusta"}
-HELP = {"help", "info", "помощь", "apua", "hjälp", "hjalp", "abi"}
+START = {"start", "unstop", "resume", "старт", "aloita", "starta", "alusta", "jatka", "возобновить"}
+HELP = {"help", "info", "помощь", "apua", "hjälp", "hjalp", "abi", "справка", "ohje"}
+# Politeness before or after the keyword ("please stop", "STOP palun") does not hide it.
+FILLER = {"please", "pls", "plz", "palun", "ole", "hyvä", "hyva", "kiitos", "snälla", "snalla", "tack", "пожалуйста"}
 # Words after STOP that name a topic ("STOP PROMO" withdraws only promotions).
 TOPIC_WORDS = {
     "promo": "promotion",
@@ -27,10 +34,19 @@ TOPIC_WORDS = {
 }
 
 
+def _plain(word: str) -> str:
+    """The word without Latin diacritics (õ → o, ä → a); Cyrillic letters such as й stay whole."""
+    if not word.isascii() and any("\u0400" <= char <= "\u04ff" for char in word):
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def _words(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[^\w\s]", " ", text)
-    words = text.split()
+    words = [_plain(word) for word in text.split()]
+    words = [word for word in words if word not in FILLER]
     if len(words) >= 2 and words[0] == "opt" and words[1] == "out":
         words = ["optout", *words[2:]]
     return words

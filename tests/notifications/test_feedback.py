@@ -213,6 +213,9 @@ STOP_CORPUS = [
     "CANCEL", "End", "END.", "quit", "QUIT", "revoke", "REVOKE", "OPT OUT", "opt-out", "Opt out!", "OPTOUT",
     "СТОП", "стоп", "Стоп!", "ОТПИСАТЬСЯ", "отписаться", "LOPETA", "lopeta!", "Lopeta", "AVSLUTA", "avsluta",
     "STOPP", "Stopp",
+    # Seen in the wild: other languages' words, diacritics, politeness, misspellings.
+    "lõpeta", "LÕPETA!", "sluta", "Sluta tack", "unsub", "please stop", "Stop please", "STOP palun",
+    "Unsubscibe", "хватит", "Стоп, пожалуйста",
 ]  # fmt: skip
 
 
