@@ -12,6 +12,7 @@ from functools import wraps
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from crm.links.csrf import csrf_token_required
@@ -44,11 +45,24 @@ def page_language(request, customer: Customer) -> str:
     return customer.language
 
 
-def no_referrer(view):
+# The pages load nothing but their own stylesheets (no scripts at all, no inline styles), post
+# only to themselves and are never framed; Bootstrap's form icons are data: images.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def private_page(view):
+    """Headers for a page reached by a personal link: it leaks no token (no referrer), is never
+    stored by a browser or proxy (the page shows personal choices), and runs nothing foreign."""
+
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        add_never_cache_headers(response)
         return response
 
     return wrapper
@@ -58,7 +72,7 @@ def token_page(group: str):
     """Everything a token page needs: no referrer, a rate limit, the CSRF token, GET/POST only."""
 
     def decorator(view):
-        return no_referrer(rate_limited(group)(csrf_token_required(require_http_methods(["GET", "POST"])(view))))
+        return private_page(rate_limited(group)(csrf_token_required(require_http_methods(["GET", "POST"])(view))))
 
     return decorator
 

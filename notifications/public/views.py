@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from crm.links.pages import invalid_link, page_language, render_page, token_page
-from crm.links.ratelimit import client_ip
+from crm.links.pages import invalid_link, page_language, private_page, render_page, token_page
+from crm.links.ratelimit import client_ip, rate_limited
 from crm.links.tokens import read_customer_token
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
 from notifications.consent.services import Evidence, consent_record
@@ -172,22 +172,29 @@ def unsubscribe(request, token: str):
 
 @csrf_exempt  # RFC 8058: the mailbox provider posts without cookies or a CSRF token
 @require_http_methods(["POST"])
+@private_page
+@rate_limited("unsubscribe")
 def unsubscribe_one_click(request, token: str):
-    """RFC 8058 one-click: withdraw this topic on this channel at once; 200, no redirect."""
+    """RFC 8058 one-click: withdraw this topic on this channel at once; 200, no redirect.
+
+    Idempotent: mailbox providers retry and prefetch, so a withdrawal already in force records
+    nothing new (the first one is the evidence).
+    """
     resolved = _resolve_unsubscribe(token)
     if resolved is None:
         return HttpResponse(_("This link is no longer valid."), status=404, content_type="text/plain")
     if request.POST.get("List-Unsubscribe") != "One-Click":
         return HttpResponse(_("Expected List-Unsubscribe=One-Click."), status=400, content_type="text/plain")
     customer, topic, channel, _notification = resolved
-    consent_record(
-        customer=customer,
-        channel=channel,
-        topic=topic,
-        action=ConsentEvent.Action.WITHDRAWN,
-        source=ConsentEvent.Source.ONE_CLICK,
-        wording="List-Unsubscribe=One-Click",
-        ip_address=client_ip(request) or None,
-        user_agent=request.headers.get("User-Agent", ""),
-    )
+    if ConsentBook.for_customers([customer.pk]).allows(customer.pk, channel, topic):
+        consent_record(
+            customer=customer,
+            channel=channel,
+            topic=topic,
+            action=ConsentEvent.Action.WITHDRAWN,
+            source=ConsentEvent.Source.ONE_CLICK,
+            wording="List-Unsubscribe=One-Click",
+            ip_address=client_ip(request) or None,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
     return HttpResponse(_("You are unsubscribed."), status=200, content_type="text/plain")

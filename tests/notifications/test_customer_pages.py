@@ -336,3 +336,24 @@ def test_telegram_link_is_made_by_pressing_the_button(client, customer_factory):
     assert response.status_code == 200 and "https://t.me/CornerShopBot?start=" in response.content.decode()
     assert Preference.objects.get(customer=customer).messenger_link_code
     assert not ConsentEvent.objects.exists()
+
+
+def test_one_click_is_idempotent_however_often_a_mailbox_posts(promo, subscriber):
+    one_click = path_of(unsubscribe_urls(promo)[1])
+    for _ in range(30):  # mailbox providers retry, prefetch and scan links
+        response = Client().post(one_click, {"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+    assert ConsentEvent.objects.filter(source="one_click").count() == 1
+    assert response["Cache-Control"].startswith("max-age=0") and "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("page", ["preferences", "unsubscribe"])
+def test_personal_pages_are_never_stored_and_run_nothing_foreign(client, promo, subscriber, page):
+    url = path_of(preferences_url(subscriber)) if page == "preferences" else unsubscribe_path(promo)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy and "script-src" not in policy
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert 'style="' not in response.content.decode()  # the CSP allows no inline styles
