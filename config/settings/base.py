@@ -265,6 +265,8 @@ TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")  # X-Telegr
 TELEGRAM_LINK_VALID_HOURS = 24
 WHATSAPP_TOKEN = env("WHATSAPP_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="")  # checks the webhook's X-Hub-Signature-256
+WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="")  # answers Meta's subscription check
 WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
 LETTER_FONT_PATH = env("LETTER_FONT_PATH", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))

@@ -40,5 +40,7 @@ TELEGRAM_BOT_USERNAME = "CornerShopBot"
 TELEGRAM_WEBHOOK_SECRET = "telegram-webhook-secret"
 WHATSAPP_TOKEN = "wa-token"
 WHATSAPP_PHONE_NUMBER_ID = "1098765"
+WHATSAPP_APP_SECRET = "whatsapp-app-secret"
+WHATSAPP_VERIFY_TOKEN = "whatsapp-verify"
 SMS_FILE_PATH = str(VAR_DIR / "test-sms")
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

@@ -85,6 +85,8 @@ def inbound_process(inbound_id: int) -> bool:
             return False
         if inbound.provider == "telegram":
             _telegram_process(inbound)
+        elif inbound.provider == "whatsapp":
+            _whatsapp_process(inbound)
         else:
             _sms_process(inbound)
         inbound.processed_at = timezone.now()
@@ -199,6 +201,55 @@ def _telegram_process(inbound: InboundMessage) -> None:
             )
     inbound.customer = preference.customer if preference else None
     inbound.reply = reply
+
+
+def whatsapp_message_handle(*, message_id: str, sender: str, body: str, payload: dict) -> InboundMessage | None:
+    """A WhatsApp message (Cloud API webhook), stored first (replays store nothing), then acted on:
+    STOP/START withdraw or restore messenger consent, HELP answers, anything else goes to staff."""
+    number = "+" + sender.lstrip("+")
+    inbound, created = InboundMessage.objects.get_or_create(
+        provider_message_id=f"whatsapp:{message_id}"[:64],
+        defaults={
+            "provider": "whatsapp",
+            "channel": Channel.MESSENGER,
+            "sender": f"whatsapp:{number}",
+            "body": body,
+            "action": InboundMessage.Action.OTHER,
+            "payload": payload,
+        },
+    )
+    if not created:
+        return None
+    return _process_now(inbound)
+
+
+def _whatsapp_process(inbound: InboundMessage) -> None:
+    customer = customer_find(phone=inbound.sender.removeprefix("whatsapp:"))
+    action, topic_code = keywords.parse(inbound.body)
+    topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
+    inbound.customer, inbound.action, inbound.topic = customer, action, topic
+    if customer is not None and action in ("stop", "start"):
+        if action == "start":
+            # Writing START to us on WhatsApp is the customer's own opt-in to this messenger.
+            Preference.objects.update_or_create(customer=customer, defaults={"messenger": "whatsapp"})
+        consent_record(
+            customer=customer,
+            channel=Channel.MESSENGER,
+            topic=topic,
+            action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
+            source=ConsentEvent.Source.KEYWORD,
+            wording=inbound.body[:500],
+        )
+    if action == "other":
+        if customer is not None:
+            interaction_record(
+                customer=customer,
+                kind=Interaction.Kind.MESSAGE,
+                summary=_("WhatsApp message from the customer: %(text)s") % {"text": inbound.body},
+            )
+    else:
+        language = customer.language if customer else settings.LANGUAGE_CODE
+        inbound.reply = _reply_text(action, topic, language).replace("SMS", "WhatsApp")
 
 
 def inbound_reply_send(inbound_id: int) -> bool:

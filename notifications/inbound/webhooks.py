@@ -1,5 +1,6 @@
-"""Provider webhooks for SMS (Twilio): inbound replies and delivery status. Signatures are checked."""
+"""Provider webhooks: SMS (Twilio) replies and delivery status, Telegram and WhatsApp messages. Signatures are checked."""
 
+import hashlib
 import hmac
 import json
 
@@ -7,11 +8,11 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from twilio.request_validator import RequestValidator
 
 from notifications.inbound.events import delivery_event_record
-from notifications.inbound.replies import inbound_sms_handle, telegram_update_handle
+from notifications.inbound.replies import inbound_sms_handle, telegram_update_handle, whatsapp_message_handle
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Twilio error codes that mean the number cannot take SMS at all (unknown number, landline).
@@ -79,4 +80,34 @@ def telegram_webhook(request):
     if not isinstance(update, dict):
         return HttpResponseBadRequest("not an update")
     telegram_update_handle(update)
+    return HttpResponse(status=200)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def whatsapp_webhook(request):
+    """WhatsApp Cloud API: GET answers Meta's subscription check; POSTs are signed with the app secret
+    (X-Hub-Signature-256) and carry the customers' messages, which are stored, then acted on."""
+    if request.method == "GET":
+        verify = settings.WHATSAPP_VERIFY_TOKEN
+        given = request.GET.get("hub.verify_token", "")
+        if request.GET.get("hub.mode") == "subscribe" and verify and hmac.compare_digest(verify, given):
+            return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+        return HttpResponse(status=403)
+    secret = settings.WHATSAPP_APP_SECRET.encode()
+    expected = "sha256=" + hmac.new(secret, request.body, hashlib.sha256).hexdigest()
+    if not secret or not hmac.compare_digest(expected, request.headers.get("X-Hub-Signature-256", "")):
+        return HttpResponseBadRequest("invalid signature")
+    try:
+        update = json.loads(request.body)
+    except ValueError:
+        return HttpResponseBadRequest("not JSON")
+    for entry in update.get("entry") or [] if isinstance(update, dict) else []:
+        for change in entry.get("changes") or []:
+            for message in (change.get("value") or {}).get("messages") or []:
+                text = (message.get("text") or {}).get("body") or (message.get("button") or {}).get("text") or ""
+                if message.get("id") and message.get("from"):
+                    whatsapp_message_handle(
+                        message_id=message["id"], sender=message["from"], body=text, payload=message
+                    )
     return HttpResponse(status=200)

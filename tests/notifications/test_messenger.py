@@ -5,9 +5,11 @@ import pytest
 import requests
 import responses
 
+from notifications.consent.book import ConsentBook
+from notifications.consent.services import consent_record
 from notifications.delivery.channels import Message, ProviderError
 from notifications.delivery.channels.messenger import MessengerChannel
-from notifications.models import ConsentEvent, InboundMessage, Notification, Preference
+from notifications.models import ConsentEvent, InboundMessage, Notification, Preference, Topic
 from notifications.outbox.write import notify
 from notifications.preferences.services import messenger_link_start, preference_update
 from tests.notifications.test_pipeline import send_due
@@ -149,3 +151,81 @@ def test_messenger_timeout_is_retried():
     with pytest.raises(ProviderError) as excinfo:
         MessengerChannel().send(Message(notification_id=1, to="telegram:5", body="Hi"))
     assert excinfo.value.permanent is False
+
+
+# --- WhatsApp replies ------------------------------------------------------------------------------
+
+
+def whatsapp(client, text, *, sender="37251234567", message_id="wamid.IN1", secret="whatsapp-app-secret"):
+    """A message as Meta's Cloud API webhook posts it, signed with the app secret."""
+    import hashlib
+    import hmac
+
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "1098765",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "contacts": [{"wa_id": sender, "profile": {"name": "Mari"}}],
+                                "messages": [
+                                    {"from": sender, "id": message_id, "type": "text", "text": {"body": text}}
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(
+        "/webhooks/whatsapp/", data=body, content_type="application/json", headers={"X-Hub-Signature-256": signature}
+    )
+
+
+def test_whatsapp_subscription_check_answers_only_the_verify_token(client, db):
+    ok = client.get(
+        "/webhooks/whatsapp/", {"hub.mode": "subscribe", "hub.verify_token": "whatsapp-verify", "hub.challenge": "42"}
+    )
+    assert (ok.status_code, ok.content) == (200, b"42")
+    wrong = client.get("/webhooks/whatsapp/", {"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "42"})
+    assert wrong.status_code == 403
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("text", "language", "answer"), [("STOP", "en", "no more WhatsApp"), ("стоп", "ru", "WhatsApp")]
+)
+def test_whatsapp_stop_withdraws_messenger_consent_and_answers_in_the_customers_language(
+    client, customer_factory, run_tasks_inline, django_capture_on_commit_callbacks, text, language, answer
+):
+    customer = customer_factory(phone="+37251234567", language=language)
+    Preference.objects.create(customer=customer, messenger="whatsapp")
+    consent_record(customer=customer, channel="messenger", action="granted", source="preference_page")
+    responses.post(WA_SEND, json={"messaging_product": "whatsapp", "messages": [{"id": "wamid.OUT"}]})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert whatsapp(client, text).status_code == 200
+        assert whatsapp(client, text).status_code == 200  # Meta retries: acted on once
+    event = ConsentEvent.objects.filter(customer=customer, source="keyword").get()
+    assert (event.channel, event.action) == ("messenger", "withdrawn")
+    assert not ConsentBook.for_customers([customer.pk]).allows(
+        customer.pk, "messenger", Topic.objects.get(code="service")
+    )
+    [reply] = responses.calls
+    sent = json.loads(reply.request.body)
+    assert sent["to"] == "37251234567" and answer in sent["text"]["body"]
+    if language == "ru":
+        assert "WhatsApp" in sent["text"]["body"] and "no more" not in sent["text"]["body"]
+
+
+def test_forged_whatsapp_posts_write_nothing(client, customer_factory):
+    customer_factory(phone="+37251234567")
+    assert whatsapp(client, "STOP", secret="guess").status_code == 400
+    assert client.post("/webhooks/whatsapp/", data="{}", content_type="application/json").status_code == 400
+    assert not InboundMessage.objects.exists() and not ConsentEvent.objects.filter(source="keyword").exists()
