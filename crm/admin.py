@@ -50,6 +50,16 @@ class InteractionInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("staff", "store")
 
+    # ``obj`` is the customer: an erased customer's history is read, never written to.
+    def has_add_permission(self, request, obj=None):
+        return not (obj and obj.erased_at) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.erased_at) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.erased_at) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
@@ -62,15 +72,31 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["home_district", "home_store"]
     show_full_result_count = False
     ordering = ["-created_at", "-id"]
-    readonly_fields = ["public_id", "created_at", "updated_at"]
+    readonly_fields = ["public_id", "erased_at", "created_at", "updated_at"]
     inlines = [InteractionInline]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
         (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
         (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
-        (_("System"), {"fields": ["public_id", "token_version", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            _("System"),
+            {
+                "fields": ["public_id", "token_version", "erased_at", "created_at", "updated_at"],
+                "classes": ["collapse"],
+            },
+        ),
     ]
+
+    def has_delete_permission(self, request, obj=None):
+        # A customer is never deleted: the ledger and the consent proof keep their customer, and
+        # the personal data goes by erasure (anonymisation) instead.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.erased_at:
+            return False  # an erased customer stays anonymous
+        return super().has_change_permission(request, obj)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

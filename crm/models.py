@@ -106,6 +106,9 @@ class Customer(models.Model):
     token_version = models.PositiveIntegerField(
         _("link version"), default=0, help_text=_("Raise it to make every link already sent to this customer invalid")
     )
+    # Set when the customer's personal data was erased (privacy): the row stays for the ledger and
+    # the consent proof, anonymous, inactive and with no contact points.
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -120,7 +123,7 @@ class Customer(models.Model):
                 fields=["external_id"], condition=~Q(external_id=""), name="crm_customer_unique_external_id"
             ),
             models.CheckConstraint(
-                condition=~Q(email="") | ~Q(phone=""),
+                condition=~Q(email="") | ~Q(phone="") | Q(erased_at__isnull=False),
                 name="crm_customer_has_contact",
                 violation_error_message=_("A customer needs an e-mail address or a phone number."),
             ),
@@ -131,6 +134,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self):
+        if self.erased_at:
+            return _("erased customer %(public_id)s") % {"public_id": self.public_id}
         return self.full_name or self.email or str(self.phone) or str(self.public_id)
 
     @property
@@ -144,7 +149,7 @@ class Customer(models.Model):
     def clean(self):
         super().clean()
         self.email = normalize_email(self.email)
-        if not self.email and not self.phone:
+        if not self.email and not self.phone and not self.erased_at:
             raise ValidationError(_("A customer needs an e-mail address or a phone number."))
 
 

@@ -414,6 +414,41 @@ def customer_update(*, customer: Customer, **fields) -> Customer:
     return customer
 
 
+# What erasure blanks on the customer row: everything that says who the customer is or where
+# they can be found. Language and time zone stay (they identify nobody, and the ledger's jobs read them).
+PERSONAL_FIELDS = {
+    "first_name": "",
+    "last_name": "",
+    "email": "",
+    "phone": "",
+    "external_id": "",
+    "birth_date": None,
+    "gender": "",
+    "address_line": "",
+    "postal_code": "",
+    "city": "",
+    "country": "",
+    "home_district": None,
+    "home_store": None,
+}
+
+
+def customer_anonymise(*, customer: Customer, now: datetime.datetime | None = None) -> Customer:
+    """Blank the customer's personal fields, close the account and revoke every link sent to them.
+
+    The row itself stays, so the ledger and the consent history keep their customer. Through
+    ``customer_update``: other apps hear that the contact points and ``is_active`` changed (queued
+    messages are suppressed) in the same transaction.
+    """
+    return customer_update(
+        customer=customer,
+        **PERSONAL_FIELDS,
+        is_active=False,
+        token_version=customer.token_version + 1,
+        erased_at=now or timezone.now(),
+    )
+
+
 def callback_schedule(*, customer: Customer, due_at, subject: str, notes: str = "", assigned_to=None):
     from crm.models import Callback
 

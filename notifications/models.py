@@ -109,8 +109,9 @@ class ConsentEvent(models.Model):
         KEYWORD = "keyword", _("keyword reply")
         PROVIDER = "provider", _("provider webhook")
 
+    # PROTECT: the proof outlives any attempt to delete its customer (customers are erased, not deleted).
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_events"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="consent_events"
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     topic = models.ForeignKey(
