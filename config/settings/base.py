@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "loyalty",
     "notifications",
     "surveys",
+    "privacy",
 ]
 
 MIDDLEWARE = [
