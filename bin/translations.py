@@ -475,6 +475,27 @@ T = {
         "Подтвердите ответы на опрос «%(survey)s»: %(url)s",
         "Bekräfta dina svar på ”%(survey)s”: %(url)s",
     ),
+    # The customer's own copy of their data (privacy).
+    "Your data": ("Teie andmed", "Tietosi", "Ваши данные", "Dina uppgifter"),
+    "Download a copy of everything we keep about you.": (
+        "Laadige alla koopia kõigest, mida me teie kohta hoiame.",
+        "Lataa kopio kaikesta, mitä säilytämme sinusta.",
+        "Скачайте копию всего, что мы о вас храним.",
+        "Ladda ner en kopia av allt vi sparar om dig.",
+    ),
+    "Download my data": ("Laadi minu andmed alla", "Lataa tietoni", "Скачать мои данные", "Ladda ner mina uppgifter"),
+    "Download a copy of everything %(brand_name)s keeps about you: your details, bonus points and purchases, consents, preferences, messages and survey answers. The file is in JSON, a format other services can read.": (
+        "Laadige alla koopia kõigest, mida %(brand_name)s teie kohta hoiab: teie andmed, boonuspunktid ja ostud, nõusolekud, eelistused, sõnumid ja küsitluste vastused. Fail on JSON-vormingus, mida saavad lugeda ka teised teenused.",
+        "Lataa kopio kaikesta, mitä %(brand_name)s säilyttää sinusta: tietosi, bonuspisteet ja ostokset, suostumukset, asetukset, viestit ja kyselyvastaukset. Tiedosto on JSON-muodossa, jota muutkin palvelut osaavat lukea.",
+        "Скачайте копию всего, что %(brand_name)s хранит о вас: ваши данные, бонусные баллы и покупки, согласия, настройки, сообщения и ответы на опросы. Файл в формате JSON, который могут прочитать и другие сервисы.",
+        "Ladda ner en kopia av allt %(brand_name)s sparar om dig: dina uppgifter, bonuspoäng och köp, samtycken, inställningar, meddelanden och enkätsvar. Filen är i JSON, ett format som andra tjänster kan läsa.",
+    ),
+    "To have your data corrected or erased, contact us at %(contact_email)s or %(contact_phone)s.": (
+        "Andmete parandamiseks või kustutamiseks võtke meiega ühendust: %(contact_email)s või %(contact_phone)s.",
+        "Jos haluat korjata tai poistaa tietosi, ota yhteyttä: %(contact_email)s tai %(contact_phone)s.",
+        "Чтобы исправить или удалить ваши данные, свяжитесь с нами: %(contact_email)s или %(contact_phone)s.",
+        "Kontakta oss på %(contact_email)s eller %(contact_phone)s om du vill att dina uppgifter rättas eller raderas.",
+    ),
 }
 LANGS = ("et", "fi", "ru", "sv")
 

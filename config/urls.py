@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("loyalty.urls")),
     path("", include("notifications.urls")),
     path("", include("surveys.urls")),
+    path("", include("privacy.urls")),
     path("anymail/", include("anymail.urls")),
 ]

@@ -98,6 +98,7 @@ def preferences(request, token: str):
             "standing": standing_state(customer),
             "telegram_available": telegram_available,
             "telegram_link": telegram_link,
+            "token": token,  # for links to other pages under this one (a copy of the customer's data)
         },
         language,
     )
