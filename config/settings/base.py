@@ -214,6 +214,10 @@ BEAT_JOBS = {
     "process stored inbound events": {"task": "notifications.tasks.inbound_sweep_task", "every_seconds": 60},
     "learn send times": {"task": "notifications.tasks.learn_send_times_task", "every_seconds": 24 * 60 * 60},
     "callback reminders": {"task": "crm.tasks.callback_reminders_task", "every_seconds": 60},
+    "prune old delivery events and message bodies": {
+        "task": "privacy.tasks.retention_prune_task",
+        "every_seconds": 24 * 60 * 60,
+    },
 }
 
 LOGGING = {
