@@ -64,7 +64,7 @@ bench: $(BENCH_STAMP) services
 
 # Customer-facing translations: extract, fill from bin/translations.py, compile (needs gettext's msgfmt).
 messages: install
-	$(BIN)/python manage.py makemessages --no-fuzzy-matching -l et -l fi -l ru -l sv --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py makemessages -l et -l fi -l ru -l sv --ignore=.venv --ignore=tests --ignore=bench
 	$(BIN)/python bin/translations.py
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 

@@ -280,3 +280,8 @@ SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")  # also verifies Twilio's webhook signatures
 TWILIO_FROM = env("TWILIO_FROM", default="")  # default: the alphanumeric BRAND_SMS_SENDER_ID
+
+# --- Privacy ---------------------------------------------------------------------------------------
+# Provider delivery events, and the texts of finished messages and processed replies, are kept this long.
+RETENTION_DELIVERY_EVENTS_DAYS = env.int("RETENTION_DELIVERY_EVENTS_DAYS", default=400)
+RETENTION_MESSAGE_BODIES_DAYS = env.int("RETENTION_MESSAGE_BODIES_DAYS", default=400)

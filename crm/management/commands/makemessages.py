@@ -1,0 +1,12 @@
+from django.core.management.commands import makemessages
+
+
+class Command(makemessages.Command):
+    """Django's makemessages without msgmerge's fuzzy matching.
+
+    Fuzzy matching guesses a translation for a new string from a similar old one and marks it
+    fuzzy, and compilemessages leaves fuzzy entries out: a new string would show in English while
+    its .po entry looks translated. Exact or nothing (bin/translations.py fills the rest).
+    """
+
+    msgmerge_options = [*makemessages.Command.msgmerge_options, "--no-fuzzy-matching"]
