@@ -96,7 +96,8 @@ def child() -> None:
     call_command("seed_demo", "--customers", str(SCALE), "--seed", "14", stdout=open(os.devnull, "w"))
     seconds = time.perf_counter() - started
     how = "measured" if SCALE >= MILLION else f"{SCALE} seeded in {seconds:.1f} s, times {MILLION / SCALE:g}"
-    print(f"  ({how})")
+    # The machine may be shared: a load above its cores means the figures below are inflated.
+    print(f"  ({how}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     line("seed 1M customers seconds", seconds * MILLION / SCALE, 120, "s")
 
     # --- Segment counts ------------------------------------------------------------------------
