@@ -33,11 +33,17 @@ def language_reader_register(name: str, reader: Callable[[Customer], str]) -> No
     _language_readers[name] = reader
 
 
-def page_language(request, customer: Customer) -> str:
-    """``?lang=`` when the site speaks it, else the language the customer chose, else the customer's."""
+def page_language(request, customer: Customer, *, chosen: str | None = None) -> str:
+    """``?lang=`` when the site speaks it, else the language the customer chose, else the customer's.
+
+    ``chosen``: the chosen language ("" for none) when the page has read it already; else the
+    registered readers are asked.
+    """
     asked = request.GET.get("lang", "")
     if asked in LANGUAGES:
         return asked
+    if chosen is not None:
+        return chosen or customer.language
     for reader in _language_readers.values():
         chosen = reader(customer)
         if chosen:

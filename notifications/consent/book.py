@@ -55,6 +55,15 @@ class ConsentBook:
         events = ConsentEvent.objects.filter(customer_id__in=list(customer_ids)).select_related("topic")
         return cls(list(events.order_by(*NEWEST)))
 
+    def with_events(self, events: list[ConsentEvent]) -> "ConsentBook":
+        """This book with ``events`` (oldest first) recorded after everything in it, without reading it again."""
+        book = ConsentBook([])
+        for customer_id, known in self._events.items():
+            book._events[customer_id] = list(known)
+        for event in events:
+            book._events[event.customer_id].insert(0, event)
+        return book
+
     def has_events(self, customer_id: int) -> bool:
         """Whether this customer ever said anything about consent (else the defaults decide)."""
         return customer_id in self._events

@@ -1,4 +1,9 @@
-"""Consent writes: every "yes" or "no" is an appended event, and the customer's badge follows it."""
+"""Consent writes: every "yes" or "no" is an appended event, and the customer's badge follows it.
+
+A decision of several choices (a page saved, a survey answered) is recorded at once: one INSERT
+for its events, the badge written once, and one re-plan of the customer's queued rows after it,
+whatever the number of topics and channels it touches.
+"""
 
 from dataclasses import dataclass
 
@@ -8,6 +13,111 @@ from crm.models import Customer
 from notifications.consent.book import ConsentBook, badge_for
 from notifications.models import ConsentEvent, Preference, Topic
 from notifications.outbox.replan import CONSENT_CHANGE, queued_notifications_replan
+
+# The version of the wordings the pages and surveys show next to each choice, kept on every event.
+WORDING_VERSION = "2026-11"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    ip_address: str | None
+    user_agent: str
+    source: str
+
+    @classmethod
+    def from_request(cls, request, source: str) -> "Evidence":
+        return cls(request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")[:400], source)
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    """One "yes" or "no" of a decision, as the customer was asked it.
+
+    ``scope`` defaults to the topic when one is given, else to the whole channel (service messages
+    included, as an SMS STOP means). "No more news by SMS" is ``scope="marketing"`` and
+    "unsubscribe from everything" ``scope="everything"``: one event each, covering topics created
+    later too; ``channel`` of an "everything" event is where the customer acted.
+    """
+
+    channel: str
+    action: str
+    topic: Topic | None = None
+    scope: str | None = None
+    wording: str = ""
+    reason: str = ""
+
+    def event(self, *, customer: Customer, source: str, wording_version: str, ip_address, user_agent, staff):
+        Scope = ConsentEvent.Scope
+        scope = self.scope or (Scope.TOPIC if self.topic is not None else Scope.CHANNEL)
+        if (scope == Scope.TOPIC) != (self.topic is not None):
+            raise ValueError("a consent event names a topic exactly when its scope is one topic")
+        return ConsentEvent(
+            customer=customer,
+            channel=self.channel,
+            topic=self.topic,
+            scope=scope,
+            action=self.action,
+            source=source,
+            wording=self.wording,
+            wording_version=wording_version,
+            ip_address=ip_address,
+            user_agent=user_agent[:400],
+            staff=staff,
+            reason=self.reason,
+        )
+
+
+def consent_choices_record(
+    *,
+    customer: Customer,
+    choices: list[ConsentChoice],
+    source: str,
+    wording_version: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    staff=None,
+    book: ConsentBook | None = None,
+    preference: Preference | None = None,
+) -> tuple[list[ConsentEvent], ConsentBook]:
+    """Append the events of one decision with one INSERT and give the customer the badge they earn, once.
+
+    ``book``: the customer's events as the caller read them to decide; the new events join it in
+    memory instead of being read back. ``preference``: an instance the caller saves afterwards,
+    badge included; without it the badge is written here. Runs in the caller's transaction (it is
+    one step of the caller's change) and returns the events and the book with them, for the
+    caller's single re-plan and for the page it shows. No choices: nothing is written.
+    """
+    if not choices:
+        return [], book if book is not None else ConsentBook.for_customers([customer.pk])
+    with transaction.atomic(savepoint=False):
+        events = ConsentEvent.objects.bulk_create(
+            choice.event(
+                customer=customer,
+                source=source,
+                wording_version=wording_version,
+                ip_address=ip_address,
+                user_agent=user_agent,
+                staff=staff,
+            )
+            for choice in choices
+        )
+        book = book.with_events(events) if book is not None else ConsentBook.for_customers([customer.pk])
+        badge = badge_for(book, customer.pk)
+        if preference is not None:
+            preference.badge = badge
+        else:
+            badge_save(customer=customer, badge=badge)
+    return events, book
+
+
+def badge_save(*, customer: Customer, badge: str) -> None:
+    """Write only the badge (one upsert): the customer's other choices are never overwritten with old values."""
+    Preference.objects.bulk_create(
+        [Preference(customer=customer, badge=badge)],
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=["badge", "updated_at"],
+    )
 
 
 def consent_record(
@@ -26,88 +136,46 @@ def consent_record(
     reason: str = "",
     replan: bool = True,
 ) -> ConsentEvent:
-    """Append one consent event and refresh the customer's badge in the same transaction.
+    """Append one consent event (see ``ConsentChoice`` for the scopes), refresh the badge, re-plan the queued rows.
 
-    ``scope`` defaults to the topic when one is given, else to the whole channel (service
-    messages included, as an SMS STOP means). "No more news by SMS" is ``scope="marketing"``
-    and "unsubscribe from everything" ``scope="everything"``: one row each, covering topics
-    created later too; ``channel`` of an "everything" event is where the customer acted.
-
-    The customer's queued rows are re-planned in the same transaction; a caller recording several
-    events of one decision passes ``replan=False`` and re-plans once after the last.
+    All in one transaction; ``replan=False`` leaves the re-plan to a caller that records more.
     """
-    Scope = ConsentEvent.Scope
-    scope = scope or (Scope.TOPIC if topic is not None else Scope.CHANNEL)
-    if (scope == Scope.TOPIC) != (topic is not None):
-        raise ValueError("a consent event names a topic exactly when its scope is one topic")
+    choice = ConsentChoice(channel=channel, action=action, topic=topic, scope=scope, wording=wording, reason=reason)
     with transaction.atomic():
-        event = ConsentEvent.objects.create(
+        [event], book = consent_choices_record(
             customer=customer,
-            channel=channel,
-            topic=topic,
-            scope=scope,
-            action=action,
+            choices=[choice],
             source=source,
-            wording=wording,
             wording_version=wording_version,
             ip_address=ip_address,
-            user_agent=user_agent[:400],
+            user_agent=user_agent,
             staff=staff,
-            reason=reason,
         )
-        badge_refresh(customer=customer)
         if replan:
-            queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE)
+            queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE, book=book)
     return event
 
 
-def badge_refresh(*, customer: Customer) -> str:
-    badge = badge_for(ConsentBook.for_customers([customer.pk]), customer.pk)
-    Preference.objects.update_or_create(customer=customer, defaults={"badge": badge})
-    return badge
-
-
-# The version of the wordings the pages and surveys show next to each choice, kept on every event.
-WORDING_VERSION = "2026-11"
-
-
-@dataclass(frozen=True)
-class Evidence:
-    ip_address: str | None
-    user_agent: str
-    source: str
-
-    @classmethod
-    def from_request(cls, request, source: str) -> "Evidence":
-        return cls(request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")[:400], source)
-
-
-def consent_choice_record(
+def decision_record(
     *,
     customer: Customer,
     evidence: Evidence,
-    channel: str,
-    action: str,
-    topic: Topic | None = None,
-    scope: str | None = None,
-    wording: str = "",
-    reason: str = "",
-) -> None:
-    """One consent event of a decision the customer took on a page or in a survey, with its evidence.
+    choices: list[ConsentChoice],
+    book: ConsentBook | None = None,
+    preference: Preference | None = None,
+) -> ConsentBook:
+    """The consent events of a decision the customer took on a page or in a survey, with its evidence.
 
-    The caller re-plans once, after the last event of the decision.
+    The caller re-plans once, after the decision is saved.
     """
-    consent_record(
+    _events, book = consent_choices_record(
         customer=customer,
-        channel=channel,
-        topic=topic,
-        scope=scope,
-        action=action,
+        choices=choices,
         source=evidence.source,
-        wording=wording,
         wording_version=WORDING_VERSION,
         ip_address=evidence.ip_address,
         user_agent=evidence.user_agent,
-        reason=reason,
-        replan=False,
+        book=book,
+        preference=preference,
     )
+    return book

@@ -29,7 +29,11 @@ WAITING = (Status.SCHEDULED, Status.DEFERRED)
 
 
 def queued_notifications_replan(
-    *, customers: Iterable[Customer], cause: str, now: datetime.datetime | None = None
+    *,
+    customers: Iterable[Customer],
+    cause: str,
+    now: datetime.datetime | None = None,
+    book: ConsentBook | None = None,
 ) -> int:
     """Re-plan the rows these customers have waiting, after a change of preferences, consent or contact points.
 
@@ -40,7 +44,8 @@ def queued_notifications_replan(
     channel another row of the same occasion has, and keeps its slot while that still fits the
     rules, else gets the next slot before its deadline. A row that can go nowhere is suppressed with
     the reason. What changed is appended to the row's detail. A constant number of queries for any
-    number of customers; returns how many rows changed.
+    number of customers (one when nothing waits); returns how many rows changed. ``book``: the
+    customers' consent as the caller holds it after its change, so it is not read again.
     """
     by_id = {customer.pk: customer for customer in customers}
     if not by_id:
@@ -48,16 +53,17 @@ def queued_notifications_replan(
     now = now or timezone.now()
     # No savepoint of its own: it is one step of the caller's change, which fails as a whole.
     with transaction.atomic(savepoint=False):
+        # The preferences come with the rows (a customer without a row needs none).
         rows = list(
             Notification.objects.select_for_update(of=("self",))
             .filter(customer_id__in=by_id, status__in=WAITING)
-            .select_related("topic")
+            .select_related("topic", "customer__preference")
             .order_by("pk")
         )
         if not rows:
             return 0
-        preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=by_id)}
-        book = ConsentBook.for_customers(by_id)
+        preferences = {row.customer_id: _preference_of(row.customer) for row in rows}
+        book = book if book is not None else ConsentBook.for_customers(by_id)
         suppressed = suppressed_contacts(by_id.values())
         by_occasion: dict[tuple[int, str], list[Notification]] = defaultdict(list)
         for row in rows:
@@ -75,6 +81,13 @@ def queued_notifications_replan(
                 changed, ["channel", "send_at", "status", "reason", "detail", "updated_at"]
             )
     return len(changed)
+
+
+def _preference_of(customer: Customer) -> Preference | None:
+    try:
+        return customer.preference
+    except Preference.DoesNotExist:
+        return None
 
 
 def _channels_taken(by_occasion: dict, *, exclude: set[int]) -> dict[str, set[str]]:

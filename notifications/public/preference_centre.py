@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
-from notifications.consent.services import Evidence, consent_choice_record
+from notifications.consent.services import ConsentChoice, Evidence, decision_record
 from notifications.models import (
     Channel,
     ConsentEvent,
@@ -56,58 +56,34 @@ def unsubscribe_apply(
 
     "Stop all by <channel>" and "stop everything" are one standing event each (scope marketing,
     scope everything), so a marketing topic created later obeys them too; the event keeps the
-    choice as worded on the page.
+    choice as worded on the page. The events are written together, then the queued rows are
+    re-planned once: "SMS off, e-mail on" moves a queued SMS instead of dropping it.
     """
     Choice = UnsubscribeFeedback.Choice
     Scope = ConsentEvent.Scope
     withdrawn = ConsentEvent.Action.WITHDRAWN
     why = reason.label if reason else ""
-    with transaction.atomic():
-        if choice == Choice.TOPIC:
-            consent_choice_record(
-                customer=customer,
-                evidence=evidence,
-                channel=channel,
-                topic=topic,
-                action=withdrawn,
-                wording=wording,
-                reason=why,
-            )
-        elif choice in (Choice.CHANNEL, Choice.EVERYTHING):
-            scope = Scope.MARKETING if choice == Choice.CHANNEL else Scope.EVERYTHING
-            consent_choice_record(
-                customer=customer,
-                evidence=evidence,
-                channel=channel,
-                scope=scope,
-                action=withdrawn,
-                wording=wording,
-                reason=why,
-            )
-        elif choice == Choice.FEWER:
+    choices = []
+    if choice == Choice.TOPIC:
+        choices = [ConsentChoice(channel, withdrawn, topic=topic, wording=wording, reason=why)]
+    elif choice in (Choice.CHANNEL, Choice.EVERYTHING):
+        scope = Scope.MARKETING if choice == Choice.CHANNEL else Scope.EVERYTHING
+        choices = [ConsentChoice(channel, withdrawn, scope=scope, wording=wording, reason=why)]
+    elif choice == Choice.SWITCH:
+        choices = [
+            ConsentChoice(channel, withdrawn, topic=topic, wording=wording, reason=why),
+            ConsentChoice(switch_to, ConsentEvent.Action.GRANTED, topic=topic, wording=wording),
+        ]
+    # No savepoint: the choice is applied as a whole, with whatever transaction it runs in.
+    with transaction.atomic(savepoint=False):
+        book = None
+        if choice == Choice.FEWER:
             preference, _created = Preference.objects.get_or_create(customer=customer)
             preference.max_per_week = {**(preference.max_per_week or {}), channel: 1}
             preference.save(update_fields=["max_per_week", "updated_at"])
-        elif choice == Choice.SWITCH:
-            consent_choice_record(
-                customer=customer,
-                evidence=evidence,
-                channel=channel,
-                topic=topic,
-                action=withdrawn,
-                wording=wording,
-                reason=why,
-            )
-            consent_choice_record(
-                customer=customer,
-                evidence=evidence,
-                channel=switch_to,
-                topic=topic,
-                action=ConsentEvent.Action.GRANTED,
-                wording=wording,
-            )
-        # After every event of the choice: "SMS off, e-mail on" moves a queued SMS instead of dropping it.
-        queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE)
+        else:
+            book = decision_record(customer=customer, evidence=evidence, choices=choices)
+        queued_notifications_replan(customers=[customer], cause=CONSENT_CHANGE, book=book)
         return UnsubscribeFeedback.objects.create(
             customer=customer,
             notification=notification,
@@ -121,10 +97,13 @@ def unsubscribe_apply(
         )
 
 
-def what_we_send(customer: Customer) -> list[tuple[str, list[str]]]:
-    """For each channel the customer can be reached on: the topics that will still come, by name."""
-    preference = Preference.objects.filter(customer=customer).first()
-    book = ConsentBook.for_customers([customer.pk])
+def what_we_send(
+    customer: Customer, *, preference: Preference | None, book: ConsentBook
+) -> list[tuple[str, list[str]]]:
+    """For each channel the customer can be reached on: the topics that will still come, by name.
+
+    ``preference`` and ``book``: as the page holds them after the customer's change.
+    """
     topics = list(Topic.objects.filter(is_active=True).order_by("kind", "name"))
     summary = []
     for channel, label in Channel.choices:
@@ -144,10 +123,8 @@ class StandingState:
     nothing: list  # channel labels with nothing at all, service messages included
 
 
-def standing_state(customer: Customer) -> StandingState:
+def standing_state(customer: Customer, *, preference: Preference | None, book: ConsentBook) -> StandingState:
     """The standing withdrawals of this customer, on the channels the customer can be reached on."""
-    preference = Preference.objects.filter(customer=customer).first()
-    book = ConsentBook.for_customers([customer.pk])
     channels = [c for c in MARKETING_CHANNELS if contact_point(customer, c, preference)]
     return StandingState(
         everything=book.withdrawn_everything(customer.pk),
@@ -166,16 +143,31 @@ def topic_wanted(book: ConsentBook, customer_id: int, topic: Topic) -> bool:
     return not any(book.topic_withdrawn(customer_id, channel, topic) for channel in on)
 
 
-def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, wordings: dict[str, str]) -> list[str]:
+def preferences_save(
+    *,
+    customer: Customer,
+    data: dict,
+    evidence: Evidence,
+    wordings: dict[str, str],
+    preference: Preference | None = None,
+    book: ConsentBook | None = None,
+    topics: list[Topic] | None = None,
+) -> list[str]:
     """Save the preference centre's form; return each change in plain words (empty: nothing changed).
 
     A channel box is the standing marketing consent for that channel (one event, new topics
-    included); a topic box is recorded per channel only where it changes something.
+    included); a topic box is recorded per channel only where it changes something. Every choice
+    is decided against the consent the page showed, the events are written together, and the
+    queued rows are re-planned once. The page passes what it read to show the form
+    (``preference``, ``book``, marketing ``topics``) so it is not read twice.
     """
     changes: list[str] = []
-    preference, _created = Preference.objects.get_or_create(customer=customer)
-    book = ConsentBook.for_customers([customer.pk])
-    with transaction.atomic():
+    choices: list[ConsentChoice] = []
+    # No savepoint: the save fails as a whole, with whatever transaction it runs in.
+    with transaction.atomic(savepoint=False):
+        if preference is None or preference.pk is None:
+            preference, _created = Preference.objects.get_or_create(customer=customer)
+        book = book if book is not None else ConsentBook.for_customers([customer.pk])
         on_channels = []
         for channel in MARKETING_CHANNELS:
             field = f"marketing_{channel}"
@@ -185,13 +177,8 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                 on_channels.append(channel)
             if now_on != was:
                 action = ConsentEvent.Action.GRANTED if now_on else ConsentEvent.Action.WITHDRAWN
-                consent_choice_record(
-                    customer=customer,
-                    evidence=evidence,
-                    channel=channel,
-                    scope=ConsentEvent.Scope.MARKETING,
-                    action=action,
-                    wording=wordings[field],
+                choices.append(
+                    ConsentChoice(channel, action, scope=ConsentEvent.Scope.MARKETING, wording=wordings[field])
                 )
                 label = Channel(channel).label
                 changes.append(
@@ -199,32 +186,25 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
                     if now_on
                     else _("News and offers by %(channel)s: off") % {"channel": label}
                 )
-        for topic in marketing_topics() if "topics" in data else ():
-            interested_now = topic.code in set(data["topics"])
-            if interested_now == topic_wanted(book, customer.pk, topic):
-                continue
-            if interested_now:
-                # Only on channels that carry marketing: a topic box never opens a channel left off.
-                channels = [c for c in on_channels if book.topic_withdrawn(customer.pk, c, topic)]
-                action = ConsentEvent.Action.GRANTED
-            else:
-                channels = [c for c in MARKETING_CHANNELS if not book.topic_withdrawn(customer.pk, c, topic)]
-                action = ConsentEvent.Action.WITHDRAWN
-            for channel in channels:
-                consent_choice_record(
-                    customer=customer,
-                    evidence=evidence,
-                    channel=channel,
-                    topic=topic,
-                    action=action,
-                    wording=wordings["topics"],
-                )
-            if channels:
-                changes.append(
-                    _("Topic “%(topic)s”: on") % {"topic": topic.name}
-                    if interested_now
-                    else _("Topic “%(topic)s”: off") % {"topic": topic.name}
-                )
+        if "topics" in data:
+            for topic in topics if topics is not None else marketing_topics():
+                interested_now = topic.code in set(data["topics"])
+                if interested_now == topic_wanted(book, customer.pk, topic):
+                    continue
+                if interested_now:
+                    # Only on channels that carry marketing: a topic box never opens a channel left off.
+                    channels = [c for c in on_channels if book.topic_withdrawn(customer.pk, c, topic)]
+                    action = ConsentEvent.Action.GRANTED
+                else:
+                    channels = [c for c in MARKETING_CHANNELS if not book.topic_withdrawn(customer.pk, c, topic)]
+                    action = ConsentEvent.Action.WITHDRAWN
+                choices.extend(ConsentChoice(c, action, topic=topic, wording=wordings["topics"]) for c in channels)
+                if channels:
+                    changes.append(
+                        _("Topic “%(topic)s”: on") % {"topic": topic.name}
+                        if interested_now
+                        else _("Topic “%(topic)s”: off") % {"topic": topic.name}
+                    )
         default_window = settings.NOTIFICATION_DEFAULT_WINDOW
         effective = {
             "window_start": preference.window_start or datetime.time.fromisoformat(default_window[0]),
@@ -262,16 +242,22 @@ def preferences_save(*, customer: Customer, data: dict, evidence: Evidence, word
             if any(current.get(code) != bonus_channel for code in bonus_topics) and bonus_channel:
                 preference.preferred_channels = {**current, **{code: bonus_channel for code in bonus_topics}}
                 changes.append(_("Bonus messages by %(channel)s") % {"channel": Channel(bonus_channel).label})
-        preference_choices_save(preference=preference)
+        # The badge the new events give goes out with the rest of the row.
+        book = decision_record(customer=customer, evidence=evidence, choices=choices, book=book, preference=preference)
+        preference_choices_save(preference=preference, with_badge=bool(choices))
         if "districts" in data:
             before = set(preference.districts.values_list("pk", flat=True))
             after = {d.pk for d in data["districts"]}
             if before != after:
-                preference.districts.set(data["districts"])
+                through = Preference.districts.through
+                through.objects.filter(preference=preference, district_id__in=before - after).delete()
+                through.objects.bulk_create(
+                    through(preference=preference, district_id=district_id) for district_id in after - before
+                )
                 changes.append(
                     _("Districts for local news: %(names)s")
                     % {"names": ", ".join(str(d) for d in data["districts"]) or "—"}
                 )
         if changes:
-            queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE)
+            queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE, book=book)
     return changes

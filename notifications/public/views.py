@@ -40,9 +40,9 @@ def preferences(request, token: str):
     if resolved is None:
         return invalid_link(request)
     customer, _data = resolved
-    language = page_language(request, customer)
     # GET never writes: a customer without preferences sees the defaults of an unsaved instance.
     preference = Preference.objects.filter(customer=customer).first() or Preference(customer=customer)
+    language = page_language(request, customer, chosen=preference.language)
     channels = _reachable_channels(customer, preference)
     topics = list(marketing_topics())
     telegram_available = bool(settings.TELEGRAM_BOT_USERNAME) and not preference.telegram_chat_id
@@ -85,8 +85,13 @@ def preferences(request, token: str):
                 data=form.cleaned_data,
                 evidence=Evidence.from_request(request, ConsentEvent.Source.PREFERENCE_PAGE),
                 wordings=wordings,
+                preference=preference,
+                book=book,
+                topics=topics,
             )
             language = form.cleaned_data["language"]
+            if changes:
+                book = ConsentBook.for_customers([customer.pk])
     return render_page(
         request,
         "notifications/public/preferences.html",
@@ -94,8 +99,8 @@ def preferences(request, token: str):
             "form": form,
             "changes": changes,
             "customer": customer,
-            "summary": what_we_send(customer),
-            "standing": standing_state(customer),
+            "summary": what_we_send(customer, preference=preference, book=book),
+            "standing": standing_state(customer, preference=preference, book=book),
             "telegram_available": telegram_available,
             "telegram_link": telegram_link,
             "token": token,  # for links to other pages under this one (a copy of the customer's data)
@@ -109,11 +114,17 @@ def _resolve_unsubscribe(token: str):
     if resolved is None:
         return None
     customer, data = resolved
-    topic = Topic.objects.filter(code=data.get("t")).first()
     channel = data.get("ch")
-    if topic is None or channel not in Channel.values:
+    if channel not in Channel.values:
         return None
-    notification = Notification.objects.filter(pk=data.get("n"), customer=customer).first()
+    # The message with its topic in one read; the topic on its own only when the message is gone.
+    notification = Notification.objects.select_related("topic").filter(pk=data.get("n"), customer=customer).first()
+    if notification is not None and notification.topic.code == data.get("t"):
+        topic = notification.topic
+    else:
+        topic = Topic.objects.filter(code=data.get("t")).first()
+    if topic is None:
+        return None
     return customer, topic, channel, notification
 
 
@@ -123,8 +134,8 @@ def unsubscribe(request, token: str):
     if resolved is None:
         return invalid_link(request)
     customer, topic, channel, notification = resolved
-    language = page_language(request, customer)
     preference = Preference.objects.filter(customer=customer).first()
+    language = page_language(request, customer, chosen=preference.language if preference else "")
     others = [c for c in _reachable_channels(customer, preference) if c != channel]
     with translation.override(language):
         form = forms.UnsubscribeForm(
@@ -145,14 +156,15 @@ def unsubscribe(request, token: str):
                 evidence=Evidence.from_request(request, ConsentEvent.Source.UNSUBSCRIBE),
                 wording=str(chosen),
             )
+            book = ConsentBook.for_customers([customer.pk])
             return render_page(
                 request,
                 "notifications/public/unsubscribed.html",
                 {
                     "feedback": feedback,
                     "chosen": chosen,
-                    "summary": what_we_send(customer),
-                    "standing": standing_state(customer),
+                    "summary": what_we_send(customer, preference=preference, book=book),
+                    "standing": standing_state(customer, preference=preference, book=book),
                     "customer": customer,
                 },
                 language,
@@ -165,7 +177,7 @@ def unsubscribe(request, token: str):
             "topic": topic,
             "channel_label": Channel(channel).label,
             "customer": customer,
-            "standing": standing_state(customer),
+            "standing": standing_state(customer, preference=preference, book=ConsentBook.for_customers([customer.pk])),
         },
         language,
     )

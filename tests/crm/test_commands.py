@@ -82,3 +82,40 @@ def test_callback_reminder_goes_to_the_assignee_once(db, customer_factory, djang
     [email] = mailoutbox
     assert email.to == ["agent@shop.example"] and "Order delay" in email.subject and "sofa" in email.body
     assert Callback.objects.filter(reminded_at__isnull=False).count() == 1
+
+
+def test_the_beat_jobs_stay_a_fixed_set_whatever_the_number_of_customers(
+    db, settings, django_capture_on_commit_callbacks
+):
+    """One beat task, many customers: per-customer timing lives in Notification.send_at, never in a
+    PeriodicTask, so seeding customers and scheduling their messages adds no periodic task."""
+    from django.db import transaction
+    from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule
+
+    from notifications.models import Notification
+    from notifications.outbox.fanout import notify_many
+
+    def schedule() -> tuple[int, int, int, int]:
+        return (
+            PeriodicTask.objects.count(),
+            IntervalSchedule.objects.count(),
+            CrontabSchedule.objects.count(),
+            ClockedSchedule.objects.count(),
+        )
+
+    call_command("beat_sync")
+    with_no_customers = schedule()
+    for customers in (40, 400):
+        call_command("seed_demo", "--customers", str(customers))
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            notify_many(
+                customers=Customer.objects.all(),
+                topic="service",
+                context={"title": "Opening hours", "text": "Open until 22 tomorrow."},
+                dedupe_prefix=f"hours:{customers}",
+            )
+        call_command("demo_activity")  # purchases: bonus messages, and the expiry and gift jobs have lots to watch
+        call_command("beat_sync")
+        assert schedule() == with_no_customers
+    assert Notification.objects.count() > 400
+    assert with_no_customers[0] == len(settings.BEAT_JOBS)

@@ -298,3 +298,51 @@ def test_every_rule_together_is_still_one_query(clock, customer_factory, two_sto
         list(segment_customers(rules, now=clock))
     with django_assert_num_queries(1):
         list(segment_customers({**rules, "store": "TLN-01"}, now=clock))
+
+
+def _plan(queryset) -> str:
+    from django.db import connection
+
+    sql, params = queryset.query.get_compiler(using="default").as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) counted", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"min_purchases_12m": 2},
+        {"min_spend_12m": "100"},
+        {"min_spend_12m": "0"},
+        {"bought_within_days": 30, "min_purchases_12m": 2, "min_spend_12m": "60"},
+    ],
+)
+def test_purchase_rules_over_everyone_read_the_ledger_once_not_once_per_customer(
+    clock, customer_factory, store_factory, rules
+):
+    """Over a million customers a subquery per customer costs seconds: the rules must group the
+    year's ledger once (a hashed lookup of refunds is fine), and answer as they do for a narrowed group."""
+    import re
+
+    from loyalty.services import purchase_reverse
+
+    store = store_factory()
+    regular, big, refunded, never = customer_factory.create_batch(4, language="et")
+    for ago in (40, 20, 5):
+        purchase(regular, store=store, amount="30", occurred_at=clock - days(ago))
+    purchase(big, store=store, amount="400", occurred_at=clock - days(100))
+    purchase(refunded, store=store, amount="80", occurred_at=clock - days(400), receipt_id="R-OLD")
+    purchase_reverse(store=store, receipt_id="R-OLD")  # a refund this year of last year's sale: spend below zero
+    everyone = segment_customers(rules, now=clock)
+    per_customer = [m for m in re.findall(r"(hashed )?SubPlan \d+\)", _plan(everyone)) if not m]
+    assert per_customer == []
+    narrowed = segment_customers({**rules, "languages": ["et"]}, now=clock)
+    assert set(everyone) == set(narrowed)
+    expected = {
+        "{'min_purchases_12m': 2}": {regular},
+        "{'min_spend_12m': '100'}": {big},
+        "{'min_spend_12m': '0'}": {regular, big, never},
+        "{'bought_within_days': 30, 'min_purchases_12m': 2, 'min_spend_12m': '60'}": {regular},
+    }[str(rules)]
+    assert set(everyone) == expected
