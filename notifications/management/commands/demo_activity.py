@@ -44,7 +44,7 @@ class Command(BaseCommand):
             purchase_record(
                 customer=customer,
                 store=customer.home_store or rng.choice(stores),
-                receipt_id=f"DEMO-{now:%Y%m%d%H%M%S}-{n}",
+                receipt_id=f"DEMO-{now:%Y%m%d%H%M%S%f}-{customer.pk}",  # unique, however often it runs
                 amount=Decimal(rng.randint(500, 15000)) / 100,
                 currency="EUR",
                 occurred_at=now,
