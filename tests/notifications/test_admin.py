@@ -178,7 +178,7 @@ def test_a_rare_reason_or_event_kind_is_found_through_an_index(staff_client, out
     """Rare values are what staff filter for (a template missing, a bounce): at ten million rows
     they are found through a small partial index, not by reading every row newest first."""
     cl = staff_client.get(reverse(f"admin:notifications_{model}_changelist"), lookup).context["cl"]
-    assert cl.result_count == 0
+    assert list(cl.result_list) == []
     assert unindexed_reads(cl.queryset) == []
 
 
@@ -188,7 +188,7 @@ def test_delivery_event_filter_lists_event_kinds_without_reading_the_table(staff
         response = staff_client.get(url, {"event_type__exact": "delivered"})
     assert len(response.context["cl"].result_list) == 30
     assert not any("DISTINCT" in q["sql"] for q in captured.captured_queries)
-    assert staff_client.get(url, {"event_type__exact": "bounced"}).context["cl"].result_count == 0
+    assert list(staff_client.get(url, {"event_type__exact": "bounced"}).context["cl"].result_list) == []
 
 
 @pytest.mark.parametrize(
@@ -207,5 +207,5 @@ def test_a_rare_value_of_any_filter_is_looked_up_in_an_index(staff_client, outbo
     if lookup == "topic":
         lookup = {"topic__id__exact": Topic.objects.get(code="thanks").pk}
     cl = staff_client.get(reverse(f"admin:notifications_{model}_changelist"), lookup).context["cl"]
-    assert cl.result_count == 0
+    assert list(cl.result_list) == []
     assert unindexed_reads(cl.queryset) == []
