@@ -1,16 +1,56 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin_scale import LargeTableAdmin
 from crm.models import Callback, Customer, District, Interaction, Segment, Store
 from crm.segments import segment_customers, validate_rules
-from crm.selectors import customer_search
+from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
 
+CUSTOMER_SEARCH_HELP = _("The customer's name, e-mail, loyalty card / external id, or phone number in any format")
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """For records that are evidence (ledgers, consent, provider events): look, never edit."""
+
+class CustomerSearchMixin:
+    """Search a big table by its customer (crm.selectors.customer_search): exact or prefix matches
+    an index serves, never a ``LIKE '%term%'`` over millions of rows.
+
+    ``customer_field`` is the path to the customer's id; ``search_also`` may add matches of the
+    table's own indexed columns (``Q`` objects), joined by OR; ``customer_matches`` may reach the
+    customer through the table's own column (an account id for the ledger). A term that fits more
+    than a thousand customers (a common surname) searches the newest thousand of them.
+    """
+
+    customer_field = "customer_id"
+    search_help_text = CUSTOMER_SEARCH_HELP
+
+    def customer_matches(self, term: str) -> Q:
+        # Ids, not a join: an OR with the table's own columns stays an OR of index scans.
+        return Q(**{f"{self.customer_field}__in": customer_ids_matching(term)})
+
+    def search_also(self, term: str) -> Q | None:
+        return None
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = self.customer_matches(term)
+        also = self.search_also(term)
+        return queryset.filter(matches | also if also is not None else matches), False
+
+
+class ReadOnlyModelAdmin(LargeTableAdmin):
+    """For records that are evidence (ledgers, consent, provider events): look, never edit.
+
+    Evidence accumulates: these tables are the big ones, hence LargeTableAdmin.
+    """
 
     def has_add_permission(self, request):
         return False
@@ -41,14 +81,17 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 class InteractionInline(admin.TabularInline):
+    """Adds an interaction from the customer's page. The latest ones are listed above it (a customer
+    may have thousands); each opens for editing, and all of them are under Interactions."""
+
     model = Interaction
     fields = ["occurred_at", "kind", "summary", "staff", "store"]
     autocomplete_fields = ["staff", "store"]
     extra = 1
-    ordering = ["-occurred_at", "-id"]
+    verbose_name_plural = _("new interaction")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("staff", "store")
+        return super().get_queryset(request).none()
 
     # ``obj`` is the customer: an erased customer's history is read, never written to.
     def has_add_permission(self, request, obj=None):
@@ -62,23 +105,22 @@ class InteractionInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(LargeTableAdmin):
     list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
     list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
     # Matched by customer_search below (name, e-mail, external id, phone in any format).
     search_fields = ["first_name", "last_name", "email", "external_id"]
-    search_help_text = _("Name, e-mail, loyalty card / external id, or a phone number in any format")
+    search_help_text = CUSTOMER_SEARCH_HELP
     autocomplete_fields = ["home_district", "home_store"]
     list_select_related = ["home_district", "home_store"]
-    show_full_result_count = False
-    ordering = ["-created_at", "-id"]
-    readonly_fields = ["public_id", "erased_at", "created_at", "updated_at"]
+    ordering = ["-id"]
+    readonly_fields = ["public_id", "erased_at", "created_at", "updated_at", "latest_interactions"]
     inlines = [InteractionInline]
-    list_per_page = 50
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
         (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
         (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
+        (_("Latest interactions"), {"fields": ["latest_interactions"]}),
         (
             _("System"),
             {
@@ -97,6 +139,41 @@ class CustomerAdmin(admin.ModelAdmin):
         if obj is not None and obj.erased_at:
             return False  # an erased customer stays anonymous
         return super().has_change_permission(request, obj)
+
+    @admin.display(description=_("latest 20"))
+    def latest_interactions(self, obj):
+        """A read-only table in one query: editable rows would each look up their staff member and
+        store for their widgets, and a customer may have thousands."""
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:crm_interaction_change", args=[i.pk]),
+                    date_format(timezone.localtime(i.occurred_at), "Y-m-d H:i T"),
+                    i.get_kind_display(),
+                    i.summary,
+                    i.staff or "—",
+                    i.store or "—",
+                )
+                for i in customer_interactions(obj)[:20]
+            ),
+        )
+        all_of_them = reverse("admin:crm_interaction_changelist") + f"?customer__id__exact={obj.pk}"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            '<tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+            _("when"),
+            _("kind"),
+            _("summary"),
+            _("by"),
+            _("store"),
+            rows,
+            all_of_them,
+            _("All interactions"),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -123,25 +200,35 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(CustomerSearchMixin, LargeTableAdmin):
+    """Every customer's history, newest entries first; one customer's: search for them, or their page."""
+
     list_display = ["occurred_at", "customer", "kind", "staff", "store"]
     list_filter = ["kind"]
-    search_fields = ["summary"]
+    search_fields = ["customer"]  # see CustomerSearchMixin
     autocomplete_fields = ["customer", "staff", "store"]
     list_select_related = ["customer", "staff", "store"]
-    show_full_result_count = False
-    date_hierarchy = "occurred_at"
+    ordering = ["-id"]
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin):
+class CallbackAdmin(CustomerSearchMixin, LargeTableAdmin):
+    """Open calls first, by when they are due (crm_callback_due_idx serves the order, the status
+    filter and the reminder job)."""
+
     list_display = ["due_at", "customer", "subject", "assigned_to", "status"]
     list_filter = ["status", "assigned_to"]
     list_editable = ["status"]
-    search_fields = ["subject", "notes", "customer__email", "customer__last_name"]
+    search_fields = ["customer", "subject", "notes"]  # see CustomerSearchMixin
+    search_help_text = _("The customer's name, e-mail, card or phone, or words of the subject or notes")
     autocomplete_fields = ["customer", "assigned_to"]
     list_select_related = ["customer", "assigned_to"]
+    ordering = ["-status", "due_at"]  # "open" before "done"
+    # Callbacks are the calls staff agreed to make: thousands, not millions, so the days are cheap to list.
     date_hierarchy = "due_at"
+
+    def search_also(self, term):
+        return Q(subject__icontains=term) | Q(notes__icontains=term)
 
 
 class SegmentForm(forms.ModelForm):

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customers")
+
+    def ready(self):
+        from django.contrib.postgres.indexes import OpClass
+        from django.db.models import OrderBy
+        from django.db.models.functions import Collate
+        from django.db.models.indexes import IndexExpression
+
+        # An operator class is written after its index expression, not inside its parentheses
+        # (crm.models.PrefixSearchIndex): what django.contrib.postgres registers when installed.
+        IndexExpression.register_wrappers(OrderBy, OpClass, Collate)

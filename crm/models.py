@@ -2,14 +2,30 @@ import uuid
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from crm.normalization import normalize_email, validate_time_zone
+
+
+class PrefixSearchIndex(models.Index):
+    """An expression index that also serves ``LIKE 'prefix%'`` on it (``istartswith`` compares UPPER()s).
+
+    On PostgreSQL each expression gets text_pattern_ops, which a prefix match needs under any
+    collation but "C"; elsewhere (SQLite for ``make run``) it is a plain expression index.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().create_sql(model, schema_editor, using, **kwargs)
+        pattern = models.Index(*(OpClass(e, name="text_pattern_ops") for e in self.expressions), name=self.name)
+        return pattern.create_sql(model, schema_editor, using, **kwargs)
 
 
 class Language(models.TextChoices):
@@ -117,8 +133,20 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="crm_customer_unique_email"),
-            models.UniqueConstraint(fields=["phone"], condition=~Q(phone=""), name="crm_customer_unique_phone"),
+            # Pattern operators: the same uniqueness, and the index also serves staff searches by the
+            # beginning of an e-mail or a number (crm.selectors.customer_search).
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=~Q(email=""),
+                name="crm_customer_unique_email",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=~Q(phone=""),
+                name="crm_customer_unique_phone",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.UniqueConstraint(
                 fields=["external_id"], condition=~Q(external_id=""), name="crm_customer_unique_external_id"
             ),
@@ -129,7 +157,9 @@ class Customer(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["last_name", "first_name"], name="crm_customer_name_idx"),
+            # Staff search names by their beginning in any case (UPPER(name) LIKE 'TAMM%').
+            PrefixSearchIndex(Upper("last_name"), name="crm_customer_last_name_idx"),
+            PrefixSearchIndex(Upper("first_name"), name="crm_customer_first_name_idx"),
             models.Index(fields=["created_at"], name="crm_customer_created_idx"),
         ]
 
@@ -218,7 +248,9 @@ class Callback(models.Model):
         verbose_name = _("callback")
         verbose_name_plural = _("callbacks")
         ordering = ["status", "due_at"]
-        indexes = [models.Index(fields=["status", "due_at"], name="crm_callback_due_idx")]
+        # Status descending: the admin lists "open" before "done", by due time; the reminder job
+        # looks up open callbacks by due time.
+        indexes = [models.Index(fields=["-status", "due_at"], name="crm_callback_due_idx")]
 
     def __str__(self):
         return f"{self.customer} · {self.due_at:%Y-%m-%d %H:%M}"

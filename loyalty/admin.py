@@ -1,11 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import ReadOnlyModelAdmin
+from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
+from crm.admin_scale import BoundedInlineMixin, LargeTableAdmin
+from crm.selectors import customer_ids_matching
 from loyalty import services
 from loyalty.models import BonusAccount, BonusLot, BonusTransaction, Dispute, EarningRule, PosApiKey, Tier, hash_api_key
 from loyalty.selectors import dispute_counts, liability_report
@@ -23,24 +26,27 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class LotInline(ReadOnlyInline):
+class LotInline(BoundedInlineMixin, ReadOnlyInline):
     model = BonusLot
     fields = ["expires_at", "points", "remaining", "credit"]
     readonly_fields = fields
-    verbose_name_plural = _("lots (open first)")
+    shown = 20
+    verbose_name_plural = _("lots (open ones first, by expiry; the first 20)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("credit").order_by("-remaining", "expires_at", "id")
 
 
-class TransactionInline(ReadOnlyInline):
+class TransactionInline(BoundedInlineMixin, ReadOnlyInline):
     model = BonusTransaction
     fk_name = "account"
     fields = ["occurred_at", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id", "reason", "staff"]
     readonly_fields = fields
-    verbose_name_plural = _("ledger")
+    shown = 50
+    verbose_name_plural = _("ledger (latest 50; the whole ledger under “Bonus transactions”)")
 
     def get_queryset(self, request):
+        # loyalty_tx_account_idx: the account's lines newest first, read no further than the page.
         return super().get_queryset(request).select_related("store", "staff").order_by("-occurred_at", "-id")
 
 
@@ -50,15 +56,18 @@ class AdjustmentForm(forms.Form):
 
 
 @admin.register(BonusAccount)
-class BonusAccountAdmin(admin.ModelAdmin):
+class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
     list_display = ["customer", "balance", "debt", "tier", "updated_at"]
     list_filter = ["tier"]
-    search_fields = ["customer__first_name", "customer__last_name", "customer__email", "customer__external_id"]
+    search_fields = ["customer"]  # see CustomerSearchMixin
     list_select_related = ["customer", "tier"]
-    show_full_result_count = False
     readonly_fields = ["customer", "balance", "debt", "tier", "created_at", "updated_at"]
     inlines = [LotInline, TransactionInline]
     ordering = ["-id"]
+
+    def get_queryset(self, request):
+        # The change page shows the customer and the tier too: one query, not three.
+        return super().get_queryset(request).select_related("customer", "tier")
 
     def has_add_permission(self, request):
         return False
@@ -81,6 +90,7 @@ class BonusAccountAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "adjust_url": reverse("admin:loyalty_bonusaccount_adjust", args=[object_id]),
+            "ledger_url": reverse("admin:loyalty_bonustransaction_changelist") + f"?account__id__exact={object_id}",
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -121,13 +131,22 @@ class BonusAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(BonusTransaction)
-class BonusTransactionAdmin(ReadOnlyModelAdmin):
+class BonusTransactionAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+    """The whole ledger, latest recorded first; one account's: filter by it (the account page links here)."""
+
     list_display = ["occurred_at", "account", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id"]
     list_filter = ["kind", "store"]
-    search_fields = ["receipt_id", "cashier_id", "account__customer__external_id", "account__customer__email"]
+    search_fields = ["account", "receipt_id"]  # see CustomerSearchMixin
+    search_help_text = _("A receipt number, or the customer's name, e-mail, card or phone")
     list_select_related = ["account__customer", "store"]
-    show_full_result_count = False
-    date_hierarchy = "occurred_at"
+    ordering = ["-id"]
+
+    def customer_matches(self, term):
+        accounts = BonusAccount.objects.filter(customer_id__in=customer_ids_matching(term))
+        return Q(account_id__in=list(accounts.values_list("pk", flat=True)))  # loyalty_tx_account_idx
+
+    def search_also(self, term):
+        return Q(receipt_id=term)  # loyalty_tx_receipt_idx
 
 
 @admin.register(Dispute)

@@ -1,11 +1,12 @@
 from pathlib import Path
 
+from anymail.signals import EventType
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib import messages as admin_messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -13,11 +14,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import ReadOnlyModelAdmin
+from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
+from crm.admin_scale import LargeTableAdmin, index_prefix_filter
 from crm.models import Customer
+from crm.normalization import phone_or_none
+from crm.selectors import customer_ids_matching
 from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
 from notifications.delivery.rendering import RenderError, render
 from notifications.models import (
+    Channel,
     ConsentEvent,
     ContactSuppression,
     DeliveryEvent,
@@ -33,6 +38,9 @@ from notifications.models import (
 from notifications.outbox.replan import PREFERENCE_CHANGE, queued_notifications_replan
 from notifications.preferences.services import PLANNING_FIELDS
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
+
+# Anymail's event kinds: what the delivery webhooks record.
+EVENT_TYPES = sorted(value for name, value in vars(EventType).items() if name.isupper())
 
 
 @admin.register(Topic)
@@ -102,14 +110,14 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(admin.ModelAdmin):
+class PreferenceAdmin(CustomerSearchMixin, LargeTableAdmin):
     list_display = ["customer", "badge", "window_start", "window_end", "paused_until", "updated_at"]
     list_filter = ["badge"]
-    search_fields = ["customer__email", "customer__external_id", "customer__last_name"]
+    search_fields = ["customer"]  # see CustomerSearchMixin
     autocomplete_fields = ["customer"]
     list_select_related = ["customer"]
     readonly_fields = ["badge"]
-    show_full_result_count = False
+    ordering = ["-id"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -119,27 +127,68 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyModelAdmin):
-    """The consent history: read-only, as evidence must be."""
+class ConsentEventAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+    """The consent history: read-only, as evidence must be. Latest first (append-only: id order)."""
 
     list_display = ["created_at", "customer", "channel", "scope", "topic", "action", "source", "wording_version"]
-    list_filter = ["action", "scope", "channel", "source", "topic"]
-    search_fields = ["customer__email", "customer__external_id"]
+    # notif_consent_admin_idx is (action, scope, channel, source); a topic has its own index.
+    list_filter = [
+        "action",
+        ("scope", index_prefix_filter(admin.ChoicesFieldListFilter, action=ConsentEvent.Action.values)),
+        (
+            "channel",
+            index_prefix_filter(
+                admin.ChoicesFieldListFilter, action=ConsentEvent.Action.values, scope=ConsentEvent.Scope.values
+            ),
+        ),
+        (
+            "source",
+            index_prefix_filter(
+                admin.ChoicesFieldListFilter,
+                action=ConsentEvent.Action.values,
+                scope=ConsentEvent.Scope.values,
+                channel=Channel.values,
+            ),
+        ),
+        "topic",
+    ]
+    search_fields = ["customer"]  # see CustomerSearchMixin
     list_select_related = ["customer", "topic"]
-    show_full_result_count = False
-    date_hierarchy = "created_at"
+    ordering = ["-id"]
+
+
+STATUSES = Notification.Status.values
+
+
+def topic_ids() -> list[int]:
+    return list(Topic.objects.values_list("pk", flat=True))
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """The outbox, and for any customer "why did / didn't they get it": filter by customer."""
+class NotificationAdmin(CustomerSearchMixin, LargeTableAdmin):
+    """The outbox, and for any customer "why did / didn't they get it": search for them, or see
+    "Messages: why (not)?" on their page.
+
+    Newest first by id (rows are appended: id order is creation order). A common value of a filter
+    is met at once walking the primary key newest first; a rare one is looked up in an index.
+    """
 
     list_display = ["created_at", "customer", "topic", "channel", "status", "reason", "send_at", "sent_at", "attempts"]
-    list_filter = ["status", "channel", "reason", "topic"]
-    search_fields = ["customer__email", "customer__external_id", "dedupe_key", "provider_message_id"]
+    # notif_admin_idx is (status, topic, channel): a topic or a channel is looked up in it under
+    # every status (and topic); a reason in notif_reason_idx.
+    list_filter = [
+        "status",
+        ("channel", index_prefix_filter(admin.ChoicesFieldListFilter, status=STATUSES, topic=topic_ids)),
+        "reason",
+        ("topic", index_prefix_filter(admin.RelatedFieldListFilter, status=STATUSES)),
+    ]
+    search_fields = ["customer", "dedupe_key", "provider_message_id"]  # see get_search_results
+    search_help_text = _(
+        "The customer's name, e-mail, card or phone; an occasion (the beginning of a dedupe key); "
+        "or a provider's message id"
+    )
     list_select_related = ["customer", "topic"]
-    show_full_result_count = False
-    date_hierarchy = "created_at"
+    ordering = ["-id"]
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):
@@ -147,6 +196,14 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def search_also(self, term):
+        # notif_occasion_idx serves the prefix; the provider's id is looked up through the delivery
+        # events' index (the outbox keeps no index on it: every index slows its writes).
+        by_provider_id = DeliveryEvent.objects.filter(message_id=term, notification__isnull=False)
+        return Q(dedupe_key__startswith=term) | Q(
+            pk__in=list(by_provider_id.values_list("notification_id", flat=True)[:100])
+        )
 
     def get_urls(self):
         return [
@@ -186,13 +243,37 @@ class NotificationAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/notifications/email_outbox.html", context)
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event kinds providers report (anymail's, which the SMS webhooks map to), listed without
+    reading the table for its distinct values."""
+
+    title = _("event")
+    parameter_name = "event_type__exact"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in EVENT_TYPES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
 @admin.register(DeliveryEvent)
 class DeliveryEventAdmin(ReadOnlyModelAdmin):
     list_display = ["occurred_at", "provider", "channel", "event_type", "recipient", "notification", "processed_at"]
-    list_filter = ["provider", "channel", "event_type"]
-    search_fields = ["recipient", "message_id"]
+    list_filter = ["channel", EventTypeFilter]
+    search_fields = ["message_id", "recipient"]  # see get_search_results
+    search_help_text = _("A provider's message id, or the customer's name, e-mail, card or phone")
     list_select_related = ["notification__topic"]
-    show_full_result_count = False
+    ordering = ["-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The customer's latest messages, as ids: with the message id's index, an OR of two index scans.
+        messages = Notification.objects.filter(customer_id__in=customer_ids_matching(term, limit=100))
+        ids = list(messages.order_by("-pk").values_list("pk", flat=True)[:5000])
+        return queryset.filter(Q(message_id=term) | Q(notification_id__in=ids)), False
 
 
 @admin.register(ContactSuppression)
@@ -210,12 +291,16 @@ class ContactSuppressionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ReadOnlyModelAdmin):
+class InboundMessageAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
     list_display = ["created_at", "sender", "body", "action", "topic", "customer", "reply_sent_at"]
-    list_filter = ["action", "provider"]
-    search_fields = ["sender", "body"]
+    list_filter = ["action", "channel"]
+    search_fields = ["customer", "sender"]  # see CustomerSearchMixin
+    search_help_text = _("The sender's number, or the customer's name, e-mail, card or phone")
     list_select_related = ["customer", "topic"]
-    show_full_result_count = False
+    ordering = ["-id"]
+
+    def search_also(self, term):
+        return Q(sender=phone_or_none(term) or term)
 
 
 @admin.register(LetterBatch)

@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import CustomerSearchMixin
+from crm.admin_scale import LargeTableAdmin
 from crm.models import Segment
 from crm.segments import segment_customers, validate_rules
 from notifications.models import Notification, Topic
@@ -172,10 +174,12 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(CustomerSearchMixin, LargeTableAdmin):
+    """Every answer sheet, latest started first; a survey's results and export are on the survey."""
+
     list_display = ["survey", "customer", "language", "completed_at", "updated_at"]
-    list_filter = ["survey", "completed_at"]
+    list_filter = ["survey", ("completed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["survey", "customer"]
-    search_fields = ["customer__email", "customer__external_id"]
+    search_fields = ["customer"]  # see CustomerSearchMixin
     readonly_fields = ["survey", "customer", "language", "completed_at"]
-    show_full_result_count = False
+    ordering = ["-id"]

@@ -1,7 +1,12 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from crm.models import Interaction
+from crm.models import Callback, Interaction
+from crm.selectors import customer_search
+from tests.admin_queries import unindexed_reads, whole_table_aggregates
 from tests.crm.factories import InteractionFactory
 
 
@@ -71,3 +76,79 @@ def test_other_changelists_render(staff_client, model, store_factory):
     store_factory()
     InteractionFactory()
     assert staff_client.get(reverse(f"admin:crm_{model}_changelist")).status_code == 200
+
+
+# --- At scale: the same pages with a million customers ------------------------------------------------
+
+
+@pytest.fixture
+def crm_rows(customer_factory, store_factory, admin_user):
+    """30 of each listed row, each with its own customer, store and staff member: an N+1 shows."""
+    store = store_factory()
+    customers = customer_factory.create_batch(30, home_store=store, home_district=store.district)
+    Interaction.objects.bulk_create(
+        Interaction(
+            customer=c, kind=Interaction.Kind.CALL, summary="Asked about the card", staff=admin_user, store=store
+        )
+        for c in customers
+    )
+    Callback.objects.bulk_create(
+        Callback(customer=c, due_at=timezone.now(), subject="Call back about the card", assigned_to=admin_user)
+        for c in customers
+    )
+    return customers
+
+
+# The queries each changelist runs: session, user, the planner's estimate, a bounded count, the
+# page; the filters' choices (customers: cities, districts, stores; callbacks: staff) and the
+# callbacks' date hierarchy (first and last due date, the years).
+CRM_CHANGELISTS = {"customer": 8, "interaction": 5, "callback": 8}
+
+
+@pytest.mark.parametrize("model", CRM_CHANGELISTS)
+def test_changelist_counts_no_whole_table_and_runs_bounded_queries(
+    staff_client, crm_rows, model, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(CRM_CHANGELISTS[model]) as captured:
+        # "_facets" asks for per-choice counts over the table: on a big table they are never run.
+        response = staff_client.get(reverse(f"admin:crm_{model}_changelist"), {"_facets": "1"})
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 30
+    # Callbacks are thousands, not millions: their date hierarchy may read every due date.
+    kinds = ("COUNT",) if model == "callback" else ("COUNT", "MIN", "MAX", "DISTINCT")
+    assert whole_table_aggregates(captured.captured_queries, f"crm_{model}", kinds) == []
+
+
+def test_customer_changelist_is_newest_first_by_primary_key(staff_client, crm_rows):
+    response = staff_client.get(reverse("admin:crm_customer_changelist"))
+    assert list(response.context["cl"].result_list) == sorted(crm_rows, key=lambda c: -c.pk)
+    assert response.context["cl"].queryset.query.order_by[0] == "-id"
+
+
+@pytest.mark.parametrize("term", ["Tamm", "mari T", "MARI.TAMM@", "CARD-X1", "+372 5123 4567", "5123 45", "+372 5123"])
+def test_customer_search_is_served_by_indexes(customer_factory, term):
+    """Prefix and exact matches only: at a million customers a search reads index pages, not the table."""
+    wanted = customer_factory(
+        first_name="Mari", last_name="Tamm", email="mari.tamm@example.ee", phone="+37251234567", external_id="CARD-X1"
+    )
+    customer_factory(first_name="Jaan", last_name="Sepp", phone="+37259990000")
+    found = customer_search(term)
+    assert list(found) == [wanted]
+    assert unindexed_reads(found) == []
+
+
+def test_customer_page_shows_the_latest_interactions_only(staff_client, customer, django_assert_max_num_queries):
+    old = timezone.now() - datetime.timedelta(days=30)
+    Interaction.objects.bulk_create(
+        Interaction(customer=customer, kind="note", summary=f"Old note {i}", occurred_at=old) for i in range(60)
+    )
+    Interaction.objects.create(customer=customer, kind="call", summary="The latest call")
+    # Session, user, the customer, the latest interactions; the content type (until Django caches it).
+    with django_assert_max_num_queries(5):
+        response = staff_client.get(reverse("admin:crm_customer_change", args=[customer.pk]))
+    content = response.content.decode()
+    assert content.count("Old note") == 19 and "The latest call" in content
+    all_of_them = reverse("admin:crm_interaction_changelist") + f"?customer__id__exact={customer.pk}"
+    assert all_of_them in content
+    listed = staff_client.get(all_of_them).context["cl"]
+    assert listed.result_count == 61
