@@ -10,7 +10,17 @@ from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
 from crm.admin_scale import BoundedInlineMixin, LargeTableAdmin
 from crm.selectors import customer_ids_matching
 from loyalty import services
-from loyalty.models import BonusAccount, BonusLot, BonusTransaction, Dispute, EarningRule, PosApiKey, Tier, hash_api_key
+from loyalty.models import (
+    BonusAccount,
+    BonusLot,
+    BonusTransaction,
+    Dispute,
+    EarningRule,
+    PosApiKey,
+    PosLockout,
+    Tier,
+    hash_api_key,
+)
 from loyalty.selectors import dispute_counts, liability_report
 
 
@@ -61,7 +71,17 @@ class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
     list_filter = ["tier"]
     search_fields = ["customer"]  # see CustomerSearchMixin
     list_select_related = ["customer", "tier"]
-    readonly_fields = ["customer", "balance", "debt", "tier", "created_at", "updated_at"]
+    readonly_fields = [
+        "customer",
+        "balance",
+        "debt",
+        "tier",
+        "spend_12m",
+        "purchases_12m",
+        "last_purchase_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [LotInline, TransactionInline]
     ordering = ["-id"]
 
@@ -228,3 +248,18 @@ class EarningRuleAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "tier", "store"]
     list_select_related = ["store", "tier"]
     autocomplete_fields = ["store"]
+
+
+@admin.register(PosLockout)
+class PosLockoutAdmin(admin.ModelAdmin):
+    """Addresses locked out of the POS API for guessing keys; deleting one lifts its lock at once."""
+
+    list_display = ["ip", "failures", "key_prefix", "created_at", "locked_until"]
+    search_fields = ["ip"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Min, Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,26 +26,51 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, ConfigDict, Field, WithJsonSchema, model_validator
 
-from crm.models import Customer
+from config.sql import insert_unless_present
+from config.table_cache import TableCache
+from crm.links.ratelimit import client_ip
+from crm.models import Customer, Store
 from crm.normalization import normalize_email, normalize_phone
 from crm.selectors import customer_find
 from crm.services import customer_create
-from loyalty import services
-from loyalty.models import BonusLot, IdempotencyRecord, PosApiKey, hash_api_key
+from loyalty import lockout, services
+from loyalty.models import BonusAccount, BonusLot, IdempotencyRecord, PosApiKey, hash_api_key
 from loyalty.program import UnknownCurrency
 
 
+def _key_by_hash(key_hash: str) -> PosApiKey | None:
+    return (
+        PosApiKey.objects.select_related("store__district")
+        .filter(key_hash=key_hash, is_active=True, store__is_active=True)
+        .first()
+    )
+
+
+# Keys are checked on every sale: kept per process (a revoked key stops within TABLE_CACHE_SECONDS everywhere).
+_KEYS = TableCache("loyalty.pos_keys", _key_by_hash, models=(PosApiKey, Store))
+
+
 class PosKeyAuth(HttpBearer):
+    """A store's POS key; an address that fails too often is locked out for a while (``PosLockout``)."""
+
+    def __call__(self, request: HttpRequest):
+        if lockout.is_locked(client_ip(request)):
+            raise ApiError(
+                429, "locked_out", _("Too many failed attempts from this address: try again later."), "Authorization"
+            )
+        key = super().__call__(request)
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        if key is None and token:  # a key that does not fit; a missing header is no guess
+            lockout.failure(client_ip(request), key_prefix=token[:12])
+        return key
+
     def authenticate(self, request: HttpRequest, token: str) -> PosApiKey | None:
-        key = (
-            PosApiKey.objects.select_related("store__district")
-            .filter(key_hash=hash_api_key(token), is_active=True, store__is_active=True)
-            .first()
-        )
+        key = _KEYS.get(hash_api_key(token))
         if key is None:
             return None
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > datetime.timedelta(minutes=1):
+            key.last_used_at = now  # this process's copy: the next minute's sales write nothing
             PosApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return key
 
@@ -253,17 +278,10 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
     """
     request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    api_key=request.auth,
-                    key=key,
-                    endpoint=endpoint,
-                    request_hash=request_hash,
-                    status_code=0,
-                    response={},
-                )
-        except IntegrityError:
+        record = IdempotencyRecord(
+            api_key=request.auth, key=key, endpoint=endpoint, request_hash=request_hash, status_code=0, response={}
+        )
+        if not insert_unless_present(record):
             record = IdempotencyRecord.objects.get(api_key=request.auth, key=key)
             if record.endpoint != endpoint or record.request_hash != request_hash:
                 raise ApiError(
@@ -271,11 +289,10 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
                     "idempotency_key_reused",
                     _("This Idempotency-Key was used with a different request."),
                     "Idempotency-Key",
-                ) from None
+                )
             return Status(record.status_code, record.response)
         status, body = run()
-        record.status_code, record.response = status, body
-        record.save(update_fields=["status_code", "response"])
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status, response=body)
     return Status(status, body)
 
 
@@ -323,6 +340,24 @@ def _resolve_customer(payload: PurchaseIn, key: PosApiKey) -> tuple[Customer, bo
     return customer, True
 
 
+def _purchase_account(payload: PurchaseIn, key: PosApiKey) -> tuple[BonusAccount | None, Customer, bool]:
+    """(the buyer's account, locked, or None when it is yet to be made; the buyer; whether just created).
+
+    A till sends one identifier, usually the card: then the lookup and the account's row lock are
+    one statement. Several identifiers, an unknown customer or a first purchase take the general way.
+    """
+    ref = payload.customer
+    given = [value for value in (ref.external_id, ref.phone, ref.email) if value]
+    if len(given) == 1 and (ref.external_id or "").strip():
+        account = services.account_lock_by(external_id=ref.external_id.strip())
+        if account is not None:
+            if not account.customer.is_active:
+                raise ApiError(409, "customer_inactive", _("This customer's account is closed."), "customer")
+            return account, account.customer, False
+    customer, created = _resolve_customer(payload, key)
+    return None, customer, created
+
+
 def _check_occurred_at(occurred_at: datetime.datetime | None) -> None:
     """A till's clock may drift a little; a sale from 1970 or next year is a broken till, not a sale."""
     if occurred_at is None:
@@ -347,10 +382,12 @@ def _check_occurred_at(occurred_at: datetime.datetime | None) -> None:
 )
 def post_purchase(request, payload: PurchaseIn, idempotency_key: IdempotencyKey):
     def run():
-        customer, created = _resolve_customer(payload, request.auth)
+        account, customer, created = _purchase_account(payload, request.auth)
         try:
             result = services.purchase_record(
                 customer=customer,
+                account=account,
+                savepoint=False,  # this request's transaction rolls back whole on any error
                 store=request.auth.store,
                 receipt_id=payload.receipt_id,
                 amount=payload.amount,

@@ -43,7 +43,9 @@ TX_FIELDS = (
 )  # fmt: skip
 LOT_FIELDS = ("id", "account", "credit", "points", "remaining", "expires_at", "created_at")
 MOVEMENT_FIELDS = ("transaction", "lot", "points")
-ACCOUNT_FIELDS = ("id", "customer", "balance", "tier", "created_at", "updated_at")
+ACCOUNT_FIELDS = (
+    "id", "customer", "balance", "tier", "spend_12m", "purchases_12m", "last_purchase_at", "created_at", "updated_at"
+)  # fmt: skip
 
 
 def _ratio(value) -> tuple[int, int]:
@@ -175,7 +177,10 @@ class _History:
                 balance += points
         tier, _p, _q = self._tier(spend)
         chunk.lots.extend(map(tuple, lots))
-        chunk.accounts.append((account, customer_id, balance, tier, moment_text(moments[0]), moment_text(moments[-1])))
+        last = moment_text(moments[-1])
+        chunk.accounts.append(
+            (account, customer_id, balance, tier, _amount_text(spend), count, last, moment_text(moments[0]), last)
+        )
 
 
 def _customers(customer_ids: range) -> Iterator[list[tuple]]:

@@ -82,6 +82,14 @@ class BonusAccount(models.Model):
         _("debt"), default=0, help_text=_("Points owed: refunded sales' points that were already spent")
     )
     tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.SET_NULL)
+    # The rolling year, kept by every purchase and refund under the row lock (so a sale never sums
+    # a year of ledger) and recounted each night from the ledger, dropping what aged out
+    # (services.rolling_year_recount). The tier follows spend_12m; segments read all three.
+    spend_12m = models.DecimalField(
+        _("12-month spend"), max_digits=14, decimal_places=2, default=0, help_text=_("In the base currency")
+    )
+    purchases_12m = models.PositiveIntegerField(_("purchases in 12 months"), default=0)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -331,3 +339,22 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PosLockout(models.Model):
+    """An address locked out of the POS API after too many failed key checks (staff may lift it)."""
+
+    ip = models.GenericIPAddressField(_("address"))
+    failures = models.PositiveIntegerField(_("failed attempts"))
+    key_prefix = models.CharField(_("last key tried starts with"), max_length=12, blank=True)
+    locked_until = models.DateTimeField(_("locked until"))
+    created_at = models.DateTimeField(_("locked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("POS API lockout")
+        verbose_name_plural = _("POS API lockouts")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ip", "-locked_until"], name="loyalty_poslockout_ip_idx")]
+
+    def __str__(self):
+        return f"{self.ip} → {self.locked_until:%Y-%m-%d %H:%M}"

@@ -8,6 +8,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from config.table_cache import TableCache
+from loyalty.models import EarningRule, Tier
+
+# Tier spend and the segments' purchase counts look back this far.
+ROLLING_YEAR = datetime.timedelta(days=365)
+
 
 class UnknownCurrency(ValueError):
     pass
@@ -52,3 +58,37 @@ def lot_expiry(earned_at: datetime.datetime, *, months: int | None = None) -> da
 def gift_expiry(granted_at: datetime.datetime, days: int | None = None) -> datetime.datetime:
     days = settings.LOYALTY_GIFT_VALID_DAYS if days is None else days
     return granted_at + datetime.timedelta(days=days)
+
+
+# --- Tiers and earning rules: a few rows, read on every sale, so kept per process --------------
+
+
+def _tiers() -> list[Tier]:
+    return sorted(Tier.objects.all(), key=lambda tier: (tier.min_spend, tier.pk))
+
+
+def _rules() -> list[EarningRule]:
+    return list(EarningRule.objects.filter(is_active=True))
+
+
+_TIERS = TableCache("loyalty.tiers", _tiers, models=(Tier,))
+_RULES = TableCache("loyalty.earning_rules", _rules, models=(EarningRule,))
+
+
+def tiers() -> list[Tier]:
+    """Every tier, lowest minimum spend first."""
+    return _TIERS.get()
+
+
+def earning_rules() -> list[EarningRule]:
+    return _RULES.get()
+
+
+def tier_for_spend(spend: Decimal) -> Tier | None:
+    """The highest tier whose minimum this 12-month spend reaches, or None."""
+    reached = [tier for tier in tiers() if tier.min_spend <= spend]
+    return reached[-1] if reached else None
+
+
+def tier_by_id(tier_id: int | None) -> Tier | None:
+    return next((tier for tier in tiers() if tier.pk == tier_id), None) if tier_id else None

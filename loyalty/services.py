@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.sql import columns, insert_parts
 from crm.models import Customer, Store
 from loyalty import signals
 from loyalty.models import (
@@ -30,12 +31,21 @@ from loyalty.models import (
     BonusLot,
     BonusTransaction,
     Dispute,
-    EarningRule,
     ExpiryWarning,
     LotMovement,
     Tier,
 )
-from loyalty.program import gift_expiry, lot_expiry, points_for, program_zone, to_base_currency
+from loyalty.program import (
+    ROLLING_YEAR,
+    earning_rules,
+    gift_expiry,
+    lot_expiry,
+    points_for,
+    program_zone,
+    tier_by_id,
+    tier_for_spend,
+    to_base_currency,
+)
 
 Kind = BonusTransaction.Kind
 
@@ -72,6 +82,28 @@ def account_lock(*, customer: Customer) -> BonusAccount:
     return BonusAccount.objects.select_for_update().get(pk=account.pk)
 
 
+def account_lock_by(*, external_id: str = "", email: str = "", phone: str = "") -> BonusAccount | None:
+    """The account of the customer one identifier finds, locked, in one statement with its customer.
+
+    The till's hot path: the card (or phone, or e-mail) lookup, the row lock and whether any lot
+    is due to expire (``has_due_lots``) come back in one round trip. None when the customer is
+    unknown or has no account yet (``account_lock`` then creates it); callers with several
+    identifiers use ``crm.selectors.customer_find``, which decides which of them wins.
+    """
+    lookups = [("customer__external_id", external_id), ("customer__email", email), ("customer__phone", phone)]
+    given = [(field, value) for field, value in lookups if value]
+    if len(given) != 1:
+        raise ValueError("exactly one identifier")
+    due = BonusLot.objects.filter(account=OuterRef("pk"), remaining__gt=0, expires_at__lte=timezone.now())
+    return (
+        BonusAccount.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .annotate(has_due_lots=Exists(due))
+        .filter(**dict(given))
+        .first()
+    )
+
+
 def _emit(signal, **event_fields) -> None:
     """Announce a bonus event inside the ledger's transaction (a transactional outbox).
 
@@ -88,6 +120,10 @@ def _credit(
     account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, at: datetime.datetime, **fields
 ) -> BonusTransaction:
     """Write a positive transaction and the lot it opens; the lot pays the account's debt first."""
+    if points > 0 and not account.debt and connection.vendor == "postgresql":
+        tx = _insert_credit(account, kind=kind, points=points, expires_at=expires_at, **fields)
+        account.balance += points
+        return tx
     tx = BonusTransaction.objects.create(account=account, kind=kind, points=points, **fields)
     if points > 0:
         lot = BonusLot.objects.create(
@@ -96,6 +132,38 @@ def _credit(
         LotMovement.objects.create(transaction=tx, lot=lot, points=points)
         account.balance += points
         _repay_debt(account, arrived=[lot], cause=tx, at=at)
+    return tx
+
+
+def _insert_credit(account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, **fields):
+    """A credit's ledger line, its lot and the lot's opening movement, in one statement.
+
+    The same three rows ``_credit`` writes one by one, chained by a data-modifying CTE so a sale
+    costs one round trip for them (the POS path's query budget); the idempotency key's unique
+    index refuses a duplicate exactly as a plain insert would.
+    """
+    qn = connection.ops.quote_name
+    tx = BonusTransaction(account=account, kind=kind, points=points, **fields)
+    lot = BonusLot(account=account, points=points, remaining=points, expires_at=expires_at)
+    tx_fields, tx_marks, tx_values = insert_parts(tx)
+    lot_fields, lot_marks, lot_values = insert_parts(lot)
+    credit = lot_fields.index(BonusLot._meta.get_field("credit"))
+    lot_marks[credit], lot_values = "tx.id", lot_values[:credit] + lot_values[credit + 1 :]
+    movement = LotMovement._meta
+    sql = (
+        f"WITH tx AS (INSERT INTO {qn(tx._meta.db_table)} ({columns(tx_fields)}) "
+        f"VALUES ({', '.join(tx_marks)}) RETURNING id), "
+        f"lot AS (INSERT INTO {qn(lot._meta.db_table)} ({columns(lot_fields)}) "
+        f"SELECT {', '.join(lot_marks)} FROM tx RETURNING id, {qn('credit_id')}) "
+        f"INSERT INTO {qn(movement.db_table)} ({qn('transaction_id')}, {qn('lot_id')}, {qn('points')}) "
+        f"SELECT credit_id, id, %s FROM lot RETURNING transaction_id, lot_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*tx_values, *lot_values, points])
+        tx.pk, lot.pk = cursor.fetchone()
+    lot.credit = tx
+    for obj in (tx, lot):
+        obj._state.adding, obj._state.db = False, connection.alias
     return tx
 
 
@@ -210,7 +278,9 @@ def _expire_due(account: BonusAccount, *, at: datetime.datetime) -> BonusTransac
 
 
 def _save_balance(account: BonusAccount) -> None:
-    account.save(update_fields=["balance", "debt", "tier", "updated_at"])
+    account.save(
+        update_fields=["balance", "debt", "tier", "spend_12m", "purchases_12m", "last_purchase_at", "updated_at"]
+    )
 
 
 # --- Purchases and refunds ----------------------------------------------------------------------
@@ -227,30 +297,37 @@ class PurchaseResult:
 
 
 def earning_multipliers(*, store: Store | None, tier: Tier | None, on: datetime.date) -> list[Decimal]:
-    rules = EarningRule.objects.filter(is_active=True).filter(
-        Q(store__isnull=True) | Q(store=store),
-        Q(tier__isnull=True) | Q(tier=tier),
-        Q(starts_on__isnull=True) | Q(starts_on__lte=on),
-        Q(ends_on__isnull=True) | Q(ends_on__gte=on),
-    )
-    return [rule.multiplier for rule in rules]
+    """The multipliers of every active rule for this store, tier and day (rules are read once per process)."""
+    store_id, tier_id = (store.pk if store else None), (tier.pk if tier else None)
+    return [
+        rule.multiplier
+        for rule in earning_rules()
+        if rule.store_id in (None, store_id)
+        and rule.tier_id in (None, tier_id)
+        and (rule.starts_on is None or rule.starts_on <= on)
+        and (rule.ends_on is None or rule.ends_on >= on)
+    ]
 
 
-def _tier_for_spend(spend: Decimal) -> Tier | None:
-    return Tier.objects.filter(min_spend__lte=spend).order_by("-min_spend").first()
-
-
-def _refresh_tier(account: BonusAccount, *, at: datetime.datetime) -> None:
-    """Set the tier earned by the last 12 months' spend (in the base currency)."""
-    spend = account.transactions.filter(
-        occurred_at__gt=at - datetime.timedelta(days=365), kind__in=[Kind.ACCRUAL, Kind.REVERSAL]
-    ).aggregate(total=Sum("base_amount"))["total"] or Decimal(0)
-    account.tier = _tier_for_spend(spend)
+def _count_in_rolling_year(
+    account: BonusAccount, *, base_amount: Decimal, occurred_at: datetime.datetime, now: datetime.datetime, sign: int
+) -> None:
+    """Add (sign 1) or take back (sign -1, a refund) one sale in the account's rolling year, and
+    set the tier its spend earns. A sale older than a year is not in it any more: a refund of one
+    changes nothing. The nightly ``rolling_year_recount`` drops what ages out meanwhile."""
+    if sign > 0 and (account.last_purchase_at is None or occurred_at > account.last_purchase_at):
+        account.last_purchase_at = occurred_at
+    if occurred_at > now - ROLLING_YEAR:
+        account.spend_12m += sign * base_amount
+        account.purchases_12m = max(0, account.purchases_12m + sign)
+    tier = tier_for_spend(account.spend_12m)
+    account.tier_id = tier.pk if tier else None
 
 
 def purchase_record(
     *,
-    customer: Customer,
+    customer: Customer | None = None,
+    account: BonusAccount | None = None,
     store: Store,
     receipt_id: str,
     amount: Decimal,
@@ -258,11 +335,15 @@ def purchase_record(
     occurred_at: datetime.datetime,
     redeem_points: int = 0,
     cashier_id: str = "",
+    savepoint: bool = True,
 ) -> PurchaseResult:
     """Record a purchase: redeem points (if asked) from the balance before it, then accrue.
 
-    A receipt is recorded once per store; the same receipt again raises DuplicateEvent.
-    Redeeming more than is available raises InsufficientPoints and writes nothing.
+    Give the customer, or their ``account`` already locked in the caller's transaction
+    (``account_lock_by``, the POS path). A receipt is recorded once per store; the same receipt
+    again raises DuplicateEvent. Redeeming more than is available raises InsufficientPoints and
+    writes nothing. ``savepoint=False`` is for a caller whose own transaction rolls back whole
+    on any error (the POS API): it saves the savepoint's two round trips.
     """
     base_amount = to_base_currency(amount, currency)
     source = f"pos:{store.code}"
@@ -275,9 +356,12 @@ def purchase_record(
     }
     now = timezone.now()
     try:
-        with transaction.atomic():
-            account = account_lock(customer=customer)
-            _expire_due(account, at=now)
+        with transaction.atomic(savepoint=savepoint):
+            if account is None:
+                account = account_lock(customer=customer)
+            customer = account.customer
+            if getattr(account, "has_due_lots", True):
+                _expire_due(account, at=now)
             tx_ids: list[int] = []
             if redeem_points:
                 redemption = BonusTransaction.objects.create(
@@ -289,16 +373,18 @@ def purchase_record(
                 )
                 _apply_movements(account, redemption, [(lot, -p) for lot, p in _take(account, redeem_points, at=now)])
                 tx_ids.append(redemption.pk)
-            rate = account.tier.earn_rate if account.tier else Decimal(settings.LOYALTY_POINTS_PER_UNIT)
+            tier = tier_by_id(account.tier_id)
+            rate = tier.earn_rate if tier else Decimal(settings.LOYALTY_POINTS_PER_UNIT)
             local_day = occurred_at.astimezone(program_zone()).date()
             earned = points_for(
-                base_amount, rate=rate, multipliers=earning_multipliers(store=store, tier=account.tier, on=local_day)
+                base_amount, rate=rate, multipliers=earning_multipliers(store=store, tier=tier, on=local_day)
             )
+            expires_at = lot_expiry(occurred_at)
             accrual = _credit(
                 account,
                 kind=Kind.ACCRUAL,
                 points=earned,
-                expires_at=lot_expiry(occurred_at),
+                expires_at=expires_at,
                 at=now,
                 idempotency_key=f"receipt:{receipt_id}:accrual",
                 amount=amount,
@@ -307,10 +393,11 @@ def purchase_record(
                 **common,
             )
             tx_ids.append(accrual.pk)
-            _refresh_tier(account, at=now)
+            _count_in_rolling_year(account, base_amount=base_amount, occurred_at=occurred_at, now=now, sign=1)
             _save_balance(account)
             event = {
                 "customer_id": customer.pk,
+                "customer": customer,
                 "account_id": account.pk,
                 "balance": account.balance,
                 "occurred_at": occurred_at,
@@ -327,7 +414,7 @@ def purchase_record(
                     kind="accrued",
                     points=earned,
                     transaction_ids=(accrual.pk,),
-                    expires_at=accrual.lot.expires_at,
+                    expires_at=expires_at,
                     **event,
                 )
     except IntegrityError as exc:
@@ -337,7 +424,7 @@ def purchase_record(
                 field="receipt_id",
             ) from None
         raise
-    return PurchaseResult(customer, earned, redeem_points, account.balance, tuple(tx_ids), account.tier)
+    return PurchaseResult(customer, earned, redeem_points, account.balance, tuple(tx_ids), tier_by_id(account.tier_id))
 
 
 @dataclass(frozen=True)
@@ -433,7 +520,10 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         # ... and what is left of the returned points pays an older debt before it can expire.
         _repay_debt(account, arrived=arrived, cause=tx, at=now)
         _expire_due(account, at=now)  # a returned lot may have expired meanwhile
-        _refresh_tier(account, at=now)
+        if accrual:
+            _count_in_rolling_year(
+                account, base_amount=accrual.base_amount, occurred_at=accrual.occurred_at, now=now, sign=-1
+            )
         _save_balance(account)
         _emit(
             signals.bonus_reversed,
@@ -532,6 +622,80 @@ def gift_grant(
 
 
 # --- Jobs ---------------------------------------------------------------------------------------
+
+
+# The rolling year of every account in a batch, recounted from the ledger: spend and purchases of
+# the sales of the last 12 months that were not refunded, the latest sale, and the tier the spend earns.
+_RECOUNT_SQL = """
+WITH sales AS (
+    SELECT sale.account_id,
+           COALESCE(SUM(sale.base_amount) FILTER (WHERE sale.occurred_at > %(since)s AND refund.id IS NULL), 0) AS spend,
+           COUNT(*) FILTER (WHERE sale.occurred_at > %(since)s AND refund.id IS NULL) AS purchases,
+           MAX(sale.occurred_at) AS last_at
+    FROM loyalty_bonustransaction sale
+    LEFT JOIN loyalty_bonustransaction refund ON refund.reverses_id = sale.id AND refund.kind = 'reversal'
+    WHERE sale.kind = 'accrual' AND sale.account_id = ANY(%(ids)s)
+    GROUP BY sale.account_id
+), counted AS (
+    SELECT account.id, COALESCE(sales.spend, 0) AS spend, COALESCE(sales.purchases, 0) AS purchases, sales.last_at,
+           (SELECT tier.id FROM loyalty_tier tier WHERE tier.min_spend <= COALESCE(sales.spend, 0)
+            ORDER BY tier.min_spend DESC, tier.id DESC LIMIT 1) AS tier_id
+    FROM loyalty_bonusaccount account LEFT JOIN sales ON sales.account_id = account.id
+    WHERE account.id = ANY(%(ids)s)
+)
+UPDATE loyalty_bonusaccount account
+SET spend_12m = counted.spend, purchases_12m = counted.purchases, last_purchase_at = counted.last_at,
+    tier_id = counted.tier_id, updated_at = %(now)s
+FROM counted
+WHERE account.id = counted.id
+  AND (account.spend_12m, account.purchases_12m, account.last_purchase_at, account.tier_id)
+      IS DISTINCT FROM (counted.spend, counted.purchases, counted.last_at, counted.tier_id)
+"""
+
+
+def rolling_year_recount(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> int:
+    """Recount every account's rolling year from the ledger, set-based; returns how many changed.
+
+    Purchases and refunds keep the figures current; this nightly job drops the sales that aged
+    out of the year (and the tiers they held up) and repairs any drift. Each batch locks its
+    accounts first, so the sums it then reads include every sale committed before the lock and a
+    sale in flight waits for the batch, never lost between the count and the write.
+    """
+    now = now or timezone.now()
+    changed, after = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                BonusAccount.objects.select_for_update()
+                .filter(pk__gt=after)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return changed
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_RECOUNT_SQL, {"ids": ids, "since": now - ROLLING_YEAR, "now": now})
+                    changed += cursor.rowcount
+            else:  # the embedded SQLite of `make run`: demo sizes, account by account
+                changed += sum(_recount_one(account, now=now) for account in BonusAccount.objects.filter(pk__in=ids))
+        after = ids[-1]
+
+
+def _recount_one(account: BonusAccount, *, now: datetime.datetime) -> bool:
+    """``_RECOUNT_SQL`` for one account, in the ORM."""
+    sales = account.transactions.filter(kind=Kind.ACCRUAL)
+    kept = sales.filter(occurred_at__gt=now - ROLLING_YEAR, reversals__isnull=True)
+    before = (account.spend_12m, account.purchases_12m, account.last_purchase_at, account.tier_id)
+    account.spend_12m = kept.aggregate(total=Sum("base_amount"))["total"] or Decimal(0)
+    account.purchases_12m = kept.count()
+    account.last_purchase_at = sales.aggregate(last=Max("occurred_at"))["last"]
+    tier = tier_for_spend(account.spend_12m)
+    account.tier_id = tier.pk if tier else None
+    if (account.spend_12m, account.purchases_12m, account.last_purchase_at, account.tier_id) == before:
+        return False
+    account.save(update_fields=["spend_12m", "purchases_12m", "last_purchase_at", "tier", "updated_at"])
+    return True
 
 
 def lots_expire_due(*, now: datetime.datetime | None = None, batch_size: int = 200) -> int:

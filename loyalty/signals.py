@@ -1,13 +1,16 @@
 """Domain signals: how the rest of the system hears about bonus events.
 
-`loyalty` never imports `notifications`; it sends these after the transaction that made the
-event commits, each with one ``event`` keyword argument (a :class:`BonusEvent`).
+`loyalty` never imports `notifications`; it sends these inside the transaction that makes the
+event (a transactional outbox: receivers write in it, and commit or roll back with it), each with
+one ``event`` keyword argument (a :class:`BonusEvent`).
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from django.dispatch import Signal
+
+from crm.models import Customer
 
 bonus_accrued = Signal()
 bonus_redeemed = Signal()
@@ -35,6 +38,8 @@ class BonusEvent:
     days_left: int | None = None  # for expiry warnings
     days_before: int | None = None  # the warning offset that fired
     lot_ids: tuple[int, ...] = field(default=())
+    # The customer when the sender has it loaded already (a POS sale): receivers need not read it again.
+    customer: Customer | None = field(default=None, compare=False, repr=False)
 
     @property
     def dedupe_key(self) -> str:
@@ -42,3 +47,8 @@ class BonusEvent:
         if self.kind == "expiring":
             return f"bonus-expiring:{self.account_id}:{self.days_before}:{min(self.lot_ids)}"
         return f"bonus-{self.kind}:{self.transaction_ids[0]}"
+
+    @property
+    def is_new(self) -> bool:
+        """Whether the key names ledger lines written in this very transaction: nothing was planned for it yet."""
+        return self.kind != "expiring"

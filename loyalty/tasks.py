@@ -16,3 +16,8 @@ def warn_expiring_task() -> int:
 @shared_task
 def birthday_gifts_task() -> int:
     return services.birthday_gifts_grant()
+
+
+@shared_task
+def rolling_year_recount_task() -> int:
+    return services.rolling_year_recount()

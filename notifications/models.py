@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.table_cache import TableCache
 from crm.models import Customer, District, Language
 
 
@@ -512,3 +513,23 @@ class UnsubscribeFeedback(models.Model):
 
     def __str__(self):
         return f"{self.get_choice_display()} ({self.channel})"
+
+
+def _topics_by_code() -> dict[str, Topic]:
+    return {topic.code: topic for topic in Topic.objects.all()}
+
+
+# Every message names its topic: the few topics are read once per process (config/table_cache.py).
+_TOPICS = TableCache("notifications.topics", _topics_by_code, models=(Topic,))
+
+
+def topic_by_code(code: str) -> Topic:
+    """The topic with this code (shared within the process: read it, do not change it)."""
+    try:
+        return _TOPICS.get()[code]
+    except KeyError:
+        raise Topic.DoesNotExist(code) from None
+
+
+def topic_by_id(topic_id: int) -> Topic | None:
+    return next((topic for topic in _TOPICS.get().values() if topic.pk == topic_id), None)

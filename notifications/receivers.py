@@ -1,7 +1,6 @@
 """Loyalty's bonus events become notifications; crm's customer changes re-plan them. Receivers only delegate."""
 
 from anymail.signals import tracking as anymail_tracking
-from django.db import transaction
 
 from crm.models import Customer
 from crm.signals import customer_changed
@@ -35,11 +34,15 @@ def event_context(event: BonusEvent) -> dict:
 
 
 def on_bonus_event(sender, event: BonusEvent, **kwargs) -> None:
-    customer = Customer.objects.get(pk=event.customer_id)
-    with transaction.atomic():
-        notify(
-            customer=customer, topic=TOPIC_FOR[event.kind], context=event_context(event), dedupe_key=event.dedupe_key
-        )
+    """In the ledger's transaction (loyalty's outbox): the rows commit or roll back with the event."""
+    customer = event.customer or Customer.objects.get(pk=event.customer_id)
+    notify(
+        customer=customer,
+        topic=TOPIC_FOR[event.kind],
+        context=event_context(event),
+        dedupe_key=event.dedupe_key,
+        new_occasion=event.is_new,
+    )
 
 
 # Customer fields that decide where (contact points) or when (time zone) a message goes, or whether at all.

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.table_cache import TableCache
 from crm.models import Customer, District
 from crm.services import callback_schedule, customer_update
 from notifications.consent.services import Evidence
@@ -210,11 +211,19 @@ def survey_invite_many(*, survey: Survey, customers: QuerySet[Customer]) -> Invi
     )
 
 
+def _feedback_surveys() -> list[Survey]:
+    return list(Survey.objects.filter(kind=Survey.Kind.FEEDBACK, is_active=True))
+
+
+# Asked on every sale, changed a few times a year: read once per process (config/table_cache.py).
+_FEEDBACK_SURVEYS = TableCache("surveys.feedback", _feedback_surveys, models=(Survey,))
+
+
 def feedback_invite_after_purchase(*, customer_id: int, purchased_at: datetime.datetime) -> list[Invitation]:
     """Ask how a purchase went, some hours later inside the customer's window, at most once per N days."""
     invited = []
     now = timezone.now()
-    for survey in Survey.objects.filter(kind=Survey.Kind.FEEDBACK, is_active=True):
+    for survey in _FEEDBACK_SURVEYS.get():
         if (survey.starts_at and survey.starts_at > now) or (survey.ends_at and survey.ends_at < now):
             continue
         since = now - datetime.timedelta(days=survey.invite_every_days)

@@ -1,10 +1,21 @@
 import datetime
 
 import pytest
+from django.core.cache import cache
 
+from config import table_cache
 from config.celery import app
 from tests import clock
 from tests.crm.factories import CustomerFactory, DistrictFactory, StoreFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with empty caches: a rolled-back test sends no signal to clear what it cached."""
+    table_cache.clear_all()
+    cache.clear()
+    yield
+    table_cache.clear_all()
 
 
 @pytest.fixture

@@ -122,6 +122,9 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # A shared cache (e.g. redis://127.0.0.1:6379/1) makes the public pages' rate limits global.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=60)
+# Tiers, earning rules, topics and POS keys are kept per process this long (config/table_cache.py):
+# a change in the admin, a revoked POS key included, reaches every process within this time.
+TABLE_CACHE_SECONDS = env.int("TABLE_CACHE_SECONDS", default=30)
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -210,6 +213,11 @@ BEAT_JOBS = {
     "expire bonus lots": {"task": "loyalty.tasks.expire_lots_task", "every_seconds": 15 * 60},
     "warn before bonus expiry": {"task": "loyalty.tasks.warn_expiring_task", "every_seconds": 60 * 60},
     "birthday gifts": {"task": "loyalty.tasks.birthday_gifts_task", "every_seconds": 60 * 60},
+    "recount rolling-year spend and tiers": {
+        "task": "loyalty.tasks.rolling_year_recount_task",
+        "every_seconds": 24 * 60 * 60,
+        "description": "Purchases keep each account's 12-month spend and tier up to date; this drops what aged out.",
+    },
     "dispatch due notifications": {"task": "notifications.tasks.dispatch_due_task", "every_seconds": 5},
     "process stored inbound events": {"task": "notifications.tasks.inbound_sweep_task", "every_seconds": 60},
     "learn send times": {"task": "notifications.tasks.learn_send_times_task", "every_seconds": 24 * 60 * 60},
@@ -241,6 +249,9 @@ LOYALTY_BIRTHDAY_GIFT_POINTS = env.int("LOYALTY_BIRTHDAY_GIFT_POINTS", default=1
 # The POS may post a sale late (an offline till catching up), but not older than this; staff enter older ones.
 LOYALTY_BACKDATE_DAYS = env.int("LOYALTY_BACKDATE_DAYS", default=30)
 LOYALTY_TIME_ZONE = env("LOYALTY_TIME_ZONE", default="Europe/Tallinn")  # month ends for expiry
+# Failed POS API authentications from one address before it is locked out, and for how long.
+LOYALTY_POS_AUTH_FAILURE_LIMIT = env.int("LOYALTY_POS_AUTH_FAILURE_LIMIT", default=20)
+LOYALTY_POS_AUTH_LOCKOUT_MINUTES = env.int("LOYALTY_POS_AUTH_LOCKOUT_MINUTES", default=15)
 
 # --- Notifications ---------------------------------------------------------------------------------
 # Hard limits per channel in the customer's local time, whatever the customer asked: never wake anyone.

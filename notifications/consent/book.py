@@ -17,6 +17,8 @@ MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER)
 
 
 NEWEST = ("-created_at", "-id")  # the order a ConsentBook reads events in
+# What a ConsentBook reads of an event (a book may be built from these alone, see outbox.write).
+CONSENT_FIELDS = ("id", "customer_id", "channel", "topic_id", "scope", "action")
 
 
 class ConsentBook:

@@ -7,15 +7,30 @@ now wake the dispatcher after commit, best effort; beat picks up whatever a nudg
 
 import datetime
 import time
+from dataclasses import dataclass
 from functools import partial
 
-from django.db import transaction
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from config.celery import nudge
 from crm.models import Customer
-from notifications.consent.book import ConsentBook
-from notifications.models import Notification, Preference, Topic, occasion_keys, occasion_of
+from notifications.consent.book import CONSENT_FIELDS, NEWEST, ConsentBook
+from notifications.models import (
+    Channel,
+    ConsentEvent,
+    ContactSuppression,
+    Notification,
+    Preference,
+    Topic,
+    occasion_keys,
+    occasion_of,
+    topic_by_code,
+    topic_by_id,
+)
 from notifications.outbox.planning import plan_channels, suppressed_contacts
 from notifications.scheduling.rules import schedule_slot
 
@@ -81,48 +96,103 @@ def _outbox_rows(
 
 
 def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
-    with transaction.atomic():
-        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
-        if due:
-            transaction.on_commit(partial(kick_dispatcher, due), robust=True)
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
+    if due:
+        transaction.on_commit(partial(kick_dispatcher, due), robust=True)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    preference: Preference | None
+    book: ConsentBook
+    suppressed: set
+    may_coalesce: bool = True  # whether a row of this topic waits for this customer (False: nothing to join)
+
+
+def _planning_facts(customer: Customer, topic: Topic) -> _Facts:
+    """What planning reads of the customer, in one query on PostgreSQL (the POS sale's budget):
+    their preference, consent book, suppressed contact points, and whether a message of this
+    topic still waits for them (else coalescing has nothing to join and locks nothing)."""
+    if connection.vendor != "postgresql":
+        return _Facts(
+            Preference.objects.filter(customer=customer).first(),
+            ConsentBook.for_customers([customer.pk]),
+            suppressed_contacts([customer]),
+        )
+    events = ConsentEvent.objects.filter(customer_id=OuterRef("pk")).order_by(*NEWEST)
+    contacts = ContactSuppression.objects.filter(
+        Q(channel=Channel.EMAIL, address=OuterRef("email")) | Q(channel=Channel.SMS, address=OuterRef("phone"))
+    )
+    waiting = Notification.objects.filter(customer_id=OuterRef("pk"), topic=topic, status=Status.SCHEDULED, attempts=0)
+    facts = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(
+            consent=ArraySubquery(events.values(json=JSONObject(**{field: field for field in CONSENT_FIELDS}))),
+            suppressed=ArraySubquery(contacts.values(json=JSONObject(channel="channel", address="address"))),
+            waiting=Exists(waiting) if topic.coalesce else Value(False),
+        )
+        .select_related("preference")
+        .first()
+    )
+    if facts is None:
+        return _Facts(None, ConsentBook([]), set(), False)
+    try:
+        preference = facts.preference
+    except Preference.DoesNotExist:
+        preference = None
+    book = ConsentBook([ConsentEvent(**event, topic=topic_by_id(event["topic_id"])) for event in facts.consent])
+    return _Facts(preference, book, {(row["channel"], row["address"]) for row in facts.suppressed}, facts.waiting)
 
 
 def notify(
-    *, customer: Customer, topic: Topic | str, context: dict, dedupe_key: str, now: datetime.datetime | None = None
+    *,
+    customer: Customer,
+    topic: Topic | str,
+    context: dict,
+    dedupe_key: str,
+    now: datetime.datetime | None = None,
+    new_occasion: bool = False,
 ) -> list[Notification]:
     """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
 
     One row per channel the topic plans, each with its ``send_at`` in the customer's own time,
     or suppressed with the reason when it cannot go. The same ``dedupe_key`` again writes
     nothing. Rows due now wake the dispatcher after commit; the rest wait for beat.
+
+    ``new_occasion``: the key names something written in this very transaction (a sale's ledger
+    line), so nothing was planned for it yet: the look for earlier rows is skipped, and the rows
+    returned are the ones built (without primary keys) instead of being read back.
     """
     now = now or timezone.now()
     if isinstance(topic, str):
-        topic = Topic.objects.get(code=topic)
+        topic = topic_by_code(topic)
     if not topic.is_active:
         return []
-    present = list(Notification.objects.filter(dedupe_key__in=occasion_keys(dedupe_key)).order_by("id"))
-    if present:
-        return present  # this occasion was planned before (its rows may be on other channels by now)
+    if not new_occasion:
+        present = list(Notification.objects.filter(dedupe_key__in=occasion_keys(dedupe_key)).order_by("id"))
+        if present:
+            return present  # this occasion was planned before (its rows may be on other channels by now)
+    facts = _planning_facts(customer, topic)
     rows = _outbox_rows(
         customer=customer,
         topic=topic,
-        preference=Preference.objects.filter(customer=customer).first(),
-        book=ConsentBook.for_customers([customer.pk]),
-        suppressed=suppressed_contacts([customer]),
+        preference=facts.preference,
+        book=facts.book,
+        suppressed=facts.suppressed,
         context=context,
         dedupe_key=dedupe_key,
         now=now,
     )
     if not rows:
         return []
-    if topic.coalesce:
-        with transaction.atomic():  # the row joined stays locked until this occasion's rows are written
-            _coalesce(rows, occasion=dedupe_key, now=now)
-            _write_rows(rows, now)
-    else:
-        _write_rows(rows, now)
+    if (
+        topic.coalesce and facts.may_coalesce
+    ):  # the row joined stays locked until this occasion's rows are written (caller's transaction)
+        _coalesce(rows, occasion=dedupe_key, now=now, new_occasion=new_occasion)
+    _write_rows(rows, now)
+    if new_occasion:
+        return rows
     return list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).order_by("id"))
 
 
@@ -155,7 +225,7 @@ def _joined_context(target: Notification, context: dict, occasion: str) -> dict 
     }
 
 
-def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime) -> None:
+def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime, new_occasion: bool = False) -> None:
     """Fold this occasion into a row already waiting for the same customer, topic, channel and slot.
 
     The joined row's context collects the events (each with its points, receipt and transactions),
@@ -166,8 +236,10 @@ def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime
     it in the events and adds nothing.
     """
     waiting = [row for row in rows if row.status == Status.SCHEDULED]
-    if not waiting or Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).exists():
-        return  # nothing to join, or a replay: the insert writes nothing either
+    if not waiting:
+        return
+    if not new_occasion and Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).exists():
+        return  # a replay: the insert writes nothing either
     targets = list(
         Notification.objects.select_for_update()
         .filter(

@@ -1,0 +1,33 @@
+"""Raw-SQL helpers for the few hot paths whose statements the ORM cannot chain or make conditional."""
+
+from django.db import connection
+
+
+def insert_parts(obj) -> tuple[list, list[str], list]:
+    """The fields, placeholders and values Django would insert for ``obj`` (its pk left to the database)."""
+    fields = [field for field in obj._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+    return fields, ["%s"] * len(fields), values
+
+
+def columns(fields) -> str:
+    return ", ".join(connection.ops.quote_name(field.column) for field in fields)
+
+
+def insert_unless_present(obj) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: whether ``obj`` was written (its pk then set).
+
+    A row that conflicts with one a concurrent transaction is writing waits for that transaction:
+    written when it rolls back, not when it commits. No savepoint is needed around it.
+    """
+    fields, marks, values = insert_parts(obj)
+    table = connection.ops.quote_name(obj._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns(fields)}) VALUES ({', '.join(marks)}) ON CONFLICT DO NOTHING RETURNING id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
