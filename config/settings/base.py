@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything deployment-specific comes from the environment."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -122,6 +123,25 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # A shared cache (e.g. redis://127.0.0.1:6379/1) makes the public pages' rate limits global.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=60)
+
+# --- Admin login limit (django-axes) ----------------------------------------------------------
+# Failed logins are counted per username and client address together (one attacker cannot lock a
+# colleague out from elsewhere); the lock lifts after the cool-off or when an administrator deletes
+# the attempt under Axes → Access attempts in the admin. The address is read like the public pages'
+# rate limit reads it, so both follow one proxy setup.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: it turns a lockout into the lockout page
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "crm.links.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "crm.login_limit.lockout_response"  # the admin-styled page, admin/login_locked.html
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
