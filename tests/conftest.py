@@ -1,10 +1,19 @@
 import datetime
 
 import pytest
+from django.core.cache import cache
 
 from config.celery import app
 from tests import clock
 from tests.crm.factories import CustomerFactory, DistrictFactory, StoreFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: the public pages' rate limits count in it."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

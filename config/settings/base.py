@@ -123,6 +123,8 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # A shared cache (e.g. redis://127.0.0.1:6379/1) makes the public pages' rate limits global.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=60)
+# And per link: caps one link hammered from many addresses (above what retrying mailbox providers send).
+PUBLIC_PAGES_RATE_PER_TOKEN_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_TOKEN_PER_MINUTE", default=60)
 
 # --- Admin login limit (django-axes) ----------------------------------------------------------
 # Failed logins are counted per username and client address together (one attacker cannot lock a
