@@ -16,6 +16,7 @@ def fresh_caches():
     cache.clear()
     yield
     table_cache.clear_all()
+    cache.clear()
 
 
 @pytest.fixture

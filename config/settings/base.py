@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything deployment-specific comes from the environment."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -125,6 +126,27 @@ PUBLIC_PAGES_RATE_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_MINUTE", default=6
 # Tiers, earning rules, topics and POS keys are kept per process this long (config/table_cache.py):
 # a change in the admin, a revoked POS key included, reaches every process within this time.
 TABLE_CACHE_SECONDS = env.int("TABLE_CACHE_SECONDS", default=30)
+# And per link: caps one link hammered from many addresses (above what retrying mailbox providers send).
+PUBLIC_PAGES_RATE_PER_TOKEN_PER_MINUTE = env.int("PUBLIC_PAGES_RATE_PER_TOKEN_PER_MINUTE", default=60)
+
+# --- Admin login limit (django-axes) ----------------------------------------------------------
+# Failed logins are counted per username and client address together (one attacker cannot lock a
+# colleague out from elsewhere); the lock lifts after the cool-off or when an administrator deletes
+# the attempt under Axes → Access attempts in the admin. The address is read like the public pages'
+# rate limit reads it, so both follow one proxy setup.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: it turns a lockout into the lockout page
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "crm.links.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "crm.login_limit.lockout_response"  # the admin-styled page, admin/login_locked.html
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"

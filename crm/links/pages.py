@@ -1,6 +1,6 @@
 """Pages customers open from links in messages, whichever app owns the page.
 
-Customers never log in: a page reads a signed token (``crm.links.tokens``). GET never changes
+Customers never log in: a page reads an opaque token (``crm.links.tokens``). GET never changes
 anything (mail scanners prefetch links); forms keep the CSRF token check (see ``crm.links.csrf``
 for why not the Referer check). Every page sends ``Referrer-Policy: no-referrer``, is rate limited
 per IP and opens in the customer's language, with the brand's contact details around it.
