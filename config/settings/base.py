@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "notifications",
     "surveys",
     "privacy",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,36 @@
+"""Which customers a staff member may see: every store's, or only their own store's.
+
+The rule, kept as simple as it can be truthfully: a staff member with ``crm.view_all_customers``
+(or a superuser) sees every customer; anyone else sees the customers whose **home store** is the
+store of their StaffProfile, and none without one. Home store is what the customer chose (or the
+import set) and what the store's staff are answerable for; a customer who only passed through
+another store once stays that store's stranger. Every admin page that shows customers or their
+records goes through ``store_scoped`` (the changelists, change pages, autocomplete and the custom
+pages), so a store manager reaches another store's customer by no URL.
+"""
+
+from django.db.models import QuerySet
+
+ALL_CUSTOMERS = "crm.view_all_customers"
+
+
+def sees_all_customers(user) -> bool:
+    return user.has_perm(ALL_CUSTOMERS)
+
+
+def store_scoped(queryset: QuerySet, user, customer_path: str = "") -> QuerySet:
+    """``queryset`` limited to the rows about customers ``user`` may see; ``customer_path`` leads
+    from its model to Customer ("" for Customer itself)."""
+    if sees_all_customers(user):
+        return queryset
+    prefix = f"{customer_path}__" if customer_path else ""
+    return queryset.filter(**{f"{prefix}home_store__staff_profiles__user": user})
+
+
+class StoreScopedMixin:
+    """A ModelAdmin whose rows belong to customers: only the customers the user may see."""
+
+    customer_path = "customer"
+
+    def get_queryset(self, request):
+        return store_scoped(super().get_queryset(request), request.user, self.customer_path)
