@@ -9,6 +9,7 @@ records goes through ``store_scoped`` (the changelists, change pages, autocomple
 pages), so a store manager reaches another store's customer by no URL.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 ALL_CUSTOMERS = "crm.view_all_customers"
@@ -34,3 +35,10 @@ class StoreScopedMixin:
 
     def get_queryset(self, request):
         return store_scoped(super().get_queryset(request), request.user, self.customer_path)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django looks the object up first: a user who may see none would be told it does not
+        # exist (a redirect) where the answer is that they may not look.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)

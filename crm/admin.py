@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 
 from audit.admin import AuditedAdminMixin
 from crm.access import StoreScopedMixin
@@ -314,3 +316,28 @@ class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
         # A superuser's account is out of reach (password, groups, deletion) for anyone less.
         users = super().get_queryset(request)
         return users if request.user.is_superuser else users.filter(is_superuser=False)
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class GuardedPeriodicTaskAdmin(AuditedAdminMixin, PeriodicTaskAdmin):
+    """The beat schedule. django-celery-beat's actions declare no permission (anyone who may look
+    at the schedule could run or stop a job): here each takes the right to change it."""
+
+    @admin.action(description=PeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
+    def run_tasks(self, request, queryset):
+        return super().run_tasks(request, queryset)
