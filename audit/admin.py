@@ -14,13 +14,17 @@ class AuditedAdminMixin:
     Only the admin's own hooks: saves made by the system (the POS, tasks, public pages) write none.
     """
 
-    def save_model(self, request, obj, form, change):
-        changes = form_changes(form) if change else None
-        super().save_model(request, obj, form, change)
-        if change and not changes:
-            return
-        action = AuditEntry.Action.CHANGE if change else AuditEntry.Action.ADD
-        audit_record(request=request, action=action, obj=obj, changes=changes if change else instance_values(obj))
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Django calls this once a page's (or a list-editable row's) form and formsets are saved,
+        # whatever save_model does (several go through a service instead): the one sure place.
+        obj = form.instance
+        if add:
+            audit_record(request=request, action=AuditEntry.Action.ADD, obj=obj, changes=instance_values(obj))
+        elif changes := form_changes(form):
+            audit_record(request=request, action=AuditEntry.Action.CHANGE, obj=obj, changes=changes)
+        for formset in formsets or []:
+            self._formset_audit(request, formset)
+        return super().construct_change_message(request, form, formsets, add)
 
     def delete_model(self, request, obj):
         object_id, object_repr = str(obj.pk), str(obj)
@@ -38,8 +42,7 @@ class AuditedAdminMixin:
         super().delete_queryset(request, queryset)
         audit_record_many(request=request, action=AuditEntry.Action.DELETE, objects=deleted)
 
-    def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
+    def _formset_audit(self, request, formset):
         forms = {id(f.instance): f for f in formset.forms}
         for obj in getattr(formset, "new_objects", []):
             audit_record(request=request, action=AuditEntry.Action.ADD, obj=obj, changes=instance_values(obj))
