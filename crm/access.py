@@ -4,9 +4,12 @@ The rule, kept as simple as it can be truthfully: a staff member with ``crm.view
 (or a superuser) sees every customer; anyone else sees the customers whose **home store** is the
 store of their StaffProfile, and none without one. Home store is what the customer chose (or the
 import set) and what the store's staff are answerable for; a customer who only passed through
-another store once stays that store's stranger. Every admin page that shows customers or their
-records goes through ``store_scoped`` (the changelists, change pages, autocomplete and the custom
-pages), so a store manager reaches another store's customer by no URL.
+another store once stays that store's stranger. Every admin page that lists customers or rows
+about them goes through ``store_scoped`` (their changelists, change and history pages, the
+customer autocomplete, and the custom pages that show one customer), so a store manager reaches
+another store's customer by no URL; only the unsubscribe feedback is not, which marketing
+analyses whole and no store-scoped role may open. A row with no customer (an inbound message from an unknown
+number) is shown only to those who see every store's customers.
 """
 
 from django.core.exceptions import PermissionDenied

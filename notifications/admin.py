@@ -282,7 +282,8 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(ReadOnlyModelAdmin):
+class DeliveryEventAdmin(StoreScopedMixin, ReadOnlyModelAdmin):
+    customer_path = "notification__customer"
     list_display = ["occurred_at", "provider", "channel", "event_type", "recipient", "notification", "processed_at"]
     list_filter = ["channel", EventTypeFilter]
     search_fields = ["message_id", "recipient"]  # see get_search_results
@@ -301,7 +302,7 @@ class DeliveryEventAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(ContactSuppression)
-class ContactSuppressionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ContactSuppressionAdmin(AuditedAdminMixin, StoreScopedMixin, admin.ModelAdmin):
     """Staff may lift a suppression (delete) after the customer fixed the address; nothing else does."""
 
     list_display = ["created_at", "channel", "address", "reason", "customer"]
@@ -315,7 +316,7 @@ class ContactSuppressionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+class InboundMessageAdmin(StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
     list_display = ["created_at", "sender", "body", "action", "topic", "customer", "reply_sent_at"]
     list_filter = ["action", "channel"]
     search_fields = ["customer", "sender"]  # see CustomerSearchMixin
@@ -386,7 +387,11 @@ class UnsubscribeReasonAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(UnsubscribeFeedback)
 class UnsubscribeFeedbackAdmin(ReadOnlyModelAdmin):
-    """Every unsubscribe conversation, with the analysis above the list."""
+    """Every unsubscribe conversation, with the analysis above the list.
+
+    Not limited to a store's customers: marketing analyses every reason (by topic, channel,
+    campaign, time), and no store-scoped role may open it (crm.roles).
+    """
 
     list_display = [
         "created_at",

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 
 from audit.models import AuditEntry
 from audit.services import audit_record
+from crm.access import StoreScopedMixin
 from crm.admin import CustomerAdmin, ReadOnlyModelAdmin
 from crm.models import Customer
 from privacy.erasure import customer_erase
@@ -137,7 +138,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(ReadOnlyModelAdmin):
+class DataRequestAdmin(StoreScopedMixin, ReadOnlyModelAdmin):
     """Every export and erasure: evidence, read-only."""
 
     list_display = ["created_at", "customer", "kind", "source", "staff", "reason"]
