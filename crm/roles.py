@@ -161,7 +161,10 @@ def permissions_create(apps) -> None:
     from django.contrib.contenttypes.management import create_contenttypes
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_contenttypes(app_config, verbosity=0, apps=apps)
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        # A migration's app configs have no models module: Django's functions skip those.
+        models_module, app_config.models_module = app_config.models_module, app_config.models_module or True
+        try:
+            create_contenttypes(app_config, verbosity=0, apps=apps)
+            create_permissions(app_config, verbosity=0, apps=apps)
+        finally:
+            app_config.models_module = models_module

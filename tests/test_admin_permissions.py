@@ -424,3 +424,19 @@ def test_an_administrator_cannot_become_or_touch_a_superuser(client, world, admi
     )
     administrator.refresh_from_db()
     assert not administrator.is_superuser
+
+
+def test_syncing_the_roles_again_changes_nothing_and_a_misspelt_permission_stops_it(db, monkeypatch):
+    from django.apps import apps
+
+    def held():
+        return {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
+
+    before = held()
+    roles.permissions_create(apps)
+    roles.roles_sync(apps)
+    assert held() == before and len(before) == len(roles.ROLES)
+
+    monkeypatch.setitem(roles.ROLES, roles.MARKETING, frozenset({"surveys.export_resluts"}))
+    with pytest.raises(LookupError, match="export_resluts"):
+        roles.roles_sync(apps)
