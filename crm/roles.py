@@ -162,7 +162,8 @@ def permissions_create(apps) -> None:
 
     for app_config in apps.get_app_configs():
         # A migration's app configs have no models module: Django's functions skip those.
-        models_module, app_config.models_module = app_config.models_module, app_config.models_module or True
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
         try:
             create_contenttypes(app_config, verbosity=0, apps=apps)
             create_permissions(app_config, verbosity=0, apps=apps)
