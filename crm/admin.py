@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
@@ -7,9 +9,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 
+from audit.admin import AuditedAdminMixin
+from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
-from crm.models import Callback, Customer, District, Interaction, Segment, Store
+from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
 from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
@@ -63,7 +69,7 @@ class ReadOnlyModelAdmin(LargeTableAdmin):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "city", "country", "parent"]
     list_filter = ["country", "city"]
     search_fields = ["name", "city"]
@@ -72,7 +78,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "district", "phone", "is_active"]
     list_filter = ["is_active", "district__country", "district__city"]
     search_fields = ["code", "name", "address"]
@@ -105,7 +111,7 @@ class InteractionInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(LargeTableAdmin):
+class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
     list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
     list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
     # Matched by customer_search below (name, e-mail, external id, phone in any format).
@@ -113,6 +119,7 @@ class CustomerAdmin(LargeTableAdmin):
     search_help_text = CUSTOMER_SEARCH_HELP
     autocomplete_fields = ["home_district", "home_store"]
     list_select_related = ["home_district", "home_store"]
+    customer_path = ""
     ordering = ["-id"]
     readonly_fields = ["public_id", "erased_at", "created_at", "updated_at", "latest_interactions"]
     inlines = [InteractionInline]
@@ -139,6 +146,11 @@ class CustomerAdmin(LargeTableAdmin):
         if obj is not None and obj.erased_at:
             return False  # an erased customer stays anonymous
         return super().has_change_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page links to "why (not)?" only for those who may open it.
+        extra_context = {**(extra_context or {}), "can_see_why": request.user.has_perm("notifications.view_why")}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("latest 20"))
     def latest_interactions(self, obj):
@@ -200,7 +212,7 @@ class CustomerAdmin(LargeTableAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(CustomerSearchMixin, LargeTableAdmin):
+class InteractionAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     """Every customer's history, newest entries first; one customer's: search for them, or their page."""
 
     list_display = ["occurred_at", "customer", "kind", "staff", "store"]
@@ -212,7 +224,7 @@ class InteractionAdmin(CustomerSearchMixin, LargeTableAdmin):
 
 
 @admin.register(Callback)
-class CallbackAdmin(CustomerSearchMixin, LargeTableAdmin):
+class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     """Open calls first, by when they are due (crm_callback_due_idx serves the order, the status
     filter and the reminder job)."""
 
@@ -243,7 +255,7 @@ class SegmentForm(forms.ModelForm):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
 
     A segment whose rules no longer hold (saved before they were checked, written by code, or
@@ -274,3 +286,58 @@ class SegmentAdmin(admin.ModelAdmin):
         except ValidationError:
             return "—"
         return ", ".join(str(c) for c in customers.order_by("pk")[:10]) or "—"
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    autocomplete_fields = ["store"]
+    verbose_name_plural = _("store")
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
+    """Staff accounts, with the store each works at. Only a superuser makes, sees or changes a
+    superuser: an administrator holds every permission, but cannot raise anyone (themselves
+    included) above it, nor take over a superuser's account.
+    """
+
+    inlines = [StaffProfileInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "is_superuser"]
+
+    def get_queryset(self, request):
+        # A superuser's account is out of reach (password, groups, deletion) for anyone less.
+        users = super().get_queryset(request)
+        return users if request.user.is_superuser else users.filter(is_superuser=False)
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class GuardedPeriodicTaskAdmin(AuditedAdminMixin, PeriodicTaskAdmin):
+    """The beat schedule. django-celery-beat's actions declare no permission (anyone who may look
+    at the schedule could run or stop a job): here each takes the right to change it."""
+
+    @admin.action(description=PeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
+    def run_tasks(self, request, queryset):
+        return super().run_tasks(request, queryset)

@@ -132,6 +132,8 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
+        # Without it a staff member sees only their own store's customers (crm.access).
+        permissions = [("view_all_customers", _("Can see the customers of every store"))]
         constraints = [
             # Pattern operators: the same uniqueness, and the index also serves staff searches by the
             # beginning of an e-mail or a number (crm.selectors.customer_search).
@@ -280,3 +282,31 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class StaffProfile(models.Model):
+    """A staff member's place in the shop: the store they work at.
+
+    A staff member without ``crm.view_all_customers`` (a store manager) sees only the customers
+    whose home store is this one (crm.access); without a store, none.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff_profiles",
+        help_text=_("A store manager sees the customers whose home store this is"),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self):
+        return f"{self.user} · {self.store or '—'}"

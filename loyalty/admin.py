@@ -1,11 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedAdminMixin
+from audit.models import AuditEntry
+from audit.services import audit_record, audit_record_many
+from crm.access import StoreScopedMixin
 from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
 from crm.admin_scale import BoundedInlineMixin, LargeTableAdmin
 from crm.selectors import customer_ids_matching
@@ -22,6 +27,9 @@ from loyalty.models import (
     hash_api_key,
 )
 from loyalty.selectors import dispute_counts, liability_report
+
+LIABILITY_PERMISSION = "loyalty.view_liability"
+ADJUST_PERMISSION = "loyalty.adjust_points"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -66,7 +74,7 @@ class AdjustmentForm(forms.Form):
 
 
 @admin.register(BonusAccount)
-class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
+class BonusAccountAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     list_display = ["customer", "balance", "debt", "tier", "updated_at"]
     list_filter = ["tier"]
     search_fields = ["customer"]  # see CustomerSearchMixin
@@ -103,18 +111,24 @@ class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "liability_url": reverse("admin:loyalty_liability")}
+        extra_context = {**(extra_context or {})}
+        if request.user.has_perm(LIABILITY_PERMISSION):
+            extra_context["liability_url"] = reverse("admin:loyalty_liability")
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "adjust_url": reverse("admin:loyalty_bonusaccount_adjust", args=[object_id]),
-            "ledger_url": reverse("admin:loyalty_bonustransaction_changelist") + f"?account__id__exact={object_id}",
-        }
+        extra_context = {**(extra_context or {})}
+        if request.user.has_perm(ADJUST_PERMISSION):
+            extra_context["adjust_url"] = reverse("admin:loyalty_bonusaccount_adjust", args=[object_id])
+        if request.user.has_perm("loyalty.view_bonustransaction"):
+            extra_context["ledger_url"] = (
+                reverse("admin:loyalty_bonustransaction_changelist") + f"?account__id__exact={object_id}"
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def liability_view(self, request):
+        if not request.user.has_perm(LIABILITY_PERMISSION):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "title": _("Points liability"),
@@ -123,13 +137,14 @@ class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
         return TemplateResponse(request, "admin/loyalty/liability.html", context)
 
     def adjust_view(self, request, pk):
-        if not self.has_change_permission(request):
-            return redirect("admin:index")
-        account = get_object_or_404(BonusAccount.objects.select_related("customer"), pk=pk)
+        if not request.user.has_perm(ADJUST_PERMISSION):
+            raise PermissionDenied
+        account = get_object_or_404(self.get_queryset(request), pk=pk)
         form = AdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.points_adjust(
+                balance = account.balance
+                adjustment = services.points_adjust(
                     customer=account.customer,
                     points=form.cleaned_data["points"],
                     reason=form.cleaned_data["reason"],
@@ -138,6 +153,18 @@ class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
             except services.LoyaltyError as exc:
                 form.add_error("points" if exc.field != "reason" else "reason", exc.message)
             else:
+                account.refresh_from_db(fields=["balance"])
+                audit_record(
+                    request=request,
+                    action=AuditEntry.Action.ADJUST_POINTS,
+                    obj=account,
+                    changes={
+                        "balance": [balance, account.balance],
+                        "points": [None, form.cleaned_data["points"]],
+                        "reason": [None, form.cleaned_data["reason"]],
+                        "transaction": [None, adjustment.pk],
+                    },
+                )
                 messages.success(request, _("The balance was adjusted."))
                 return redirect("admin:loyalty_bonusaccount_change", pk)
         context = {
@@ -151,7 +178,7 @@ class BonusAccountAdmin(CustomerSearchMixin, LargeTableAdmin):
 
 
 @admin.register(BonusTransaction)
-class BonusTransactionAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+class BonusTransactionAdmin(StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
     """The whole ledger, latest recorded first; one account's: filter by it (the account page links here)."""
 
     list_display = ["occurred_at", "account", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id"]
@@ -160,6 +187,7 @@ class BonusTransactionAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
     search_help_text = _("A receipt number, or the customer's name, e-mail, card or phone")
     list_select_related = ["account__customer", "store"]
     ordering = ["-id"]
+    customer_path = "account__customer"
 
     def customer_matches(self, term):
         accounts = BonusAccount.objects.filter(customer_id__in=customer_ids_matching(term))
@@ -170,7 +198,7 @@ class BonusTransactionAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(AuditedAdminMixin, StoreScopedMixin, admin.ModelAdmin):
     list_display = ["created_at", "customer", "transaction", "store", "cashier", "status"]
     list_filter = ["status", "transaction__store"]
     search_fields = ["customer__email", "customer__external_id", "transaction__receipt_id", "transaction__cashier_id"]
@@ -202,20 +230,24 @@ class DisputeAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
 
     def _resolve(self, request, queryset, status):
+        resolved = []
         for dispute in queryset.filter(status=Dispute.Status.OPEN):
             services.dispute_resolve(dispute=dispute, status=status, staff=request.user)
+            resolved.append(dispute)
+        changes = {"status": [Dispute.Status.OPEN, status]}
+        audit_record_many(request=request, action=AuditEntry.Action.RESOLVE, objects=resolved, changes=changes)
 
-    @admin.action(description=_("Confirm: not the customer (fraud)"))
+    @admin.action(description=_("Confirm: not the customer (fraud)"), permissions=["change"])
     def mark_confirmed(self, request, queryset):
         self._resolve(request, queryset, Dispute.Status.CONFIRMED)
 
-    @admin.action(description=_("Reject: the customer's own purchase"))
+    @admin.action(description=_("Reject: the customer's own purchase"), permissions=["change"])
     def mark_rejected(self, request, queryset):
         self._resolve(request, queryset, Dispute.Status.REJECTED)
 
 
 @admin.register(PosApiKey)
-class PosApiKeyAdmin(admin.ModelAdmin):
+class PosApiKeyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["store", "name", "prefix", "is_active", "last_used_at", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["store"]
@@ -238,12 +270,12 @@ class PosApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code", "min_spend", "earn_rate"]
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "multiplier", "store", "tier", "starts_on", "ends_on", "is_active"]
     list_filter = ["is_active", "tier", "store"]
     list_select_related = ["store", "tier"]

@@ -97,6 +97,10 @@ class BonusAccount(models.Model):
         verbose_name = _("bonus account")
         verbose_name_plural = _("bonus accounts")
         ordering = ["-id"]
+        permissions = [
+            ("view_liability", _("Can see the points liability report")),
+            ("adjust_points", _("Can adjust a customer's points balance")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_account_balance_gte_0"),
             models.CheckConstraint(condition=Q(debt__gte=0), name="loyalty_account_debt_gte_0"),

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib import messages as admin_messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -14,6 +15,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedAdminMixin
+from audit.models import AuditEntry
+from audit.services import audit_record_many
+from crm.access import StoreScopedMixin, store_scoped
 from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
 from crm.admin_scale import LargeTableAdmin, index_prefix_filter
 from crm.models import Customer
@@ -39,12 +44,16 @@ from notifications.outbox.replan import PREFERENCE_CHANGE, queued_notifications_
 from notifications.preferences.services import PLANNING_FIELDS
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
 
+WHY_PERMISSION = "notifications.view_why"
+SENT_EMAIL_PERMISSION = "notifications.view_sent_email"
+PRINT_PERMISSION = "notifications.print_letterbatch"
+
 # Anymail's event kinds: what the delivery webhooks record.
 EVENT_TYPES = sorted(value for name, value in vars(EventType).items() if name.isupper())
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "code",
@@ -65,7 +74,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["topic", "channel", "language", "subject", "updated_at"]
     list_filter = ["channel", "language", "topic"]
     list_select_related = ["topic"]
@@ -82,9 +91,15 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, pk):
-        """Render the template for a chosen customer, as it would go out (nothing is sent or saved)."""
-        template = MessageTemplate.objects.select_related("topic").get(pk=pk)
+        """Render the template for a chosen customer, as it would go out (nothing is sent or saved).
+
+        The customer's data is on the page: it takes the right to see customers, and only those.
+        """
+        if not (self.has_view_or_change_permission(request) and request.user.has_perm("crm.view_customer")):
+            raise PermissionDenied
+        template = get_object_or_404(MessageTemplate.objects.select_related("topic"), pk=pk)
         form = PreviewForm(request.GET or None)
+        form.fields["customer"].queryset = store_scoped(Customer.objects.all(), request.user)
         message, error = None, None
         if form.is_valid():
             sample = Notification(
@@ -110,7 +125,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(CustomerSearchMixin, LargeTableAdmin):
+class PreferenceAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     list_display = ["customer", "badge", "window_start", "window_end", "paused_until", "updated_at"]
     list_filter = ["badge"]
     search_fields = ["customer"]  # see CustomerSearchMixin
@@ -127,7 +142,7 @@ class PreferenceAdmin(CustomerSearchMixin, LargeTableAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+class ConsentEventAdmin(StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
     """The consent history: read-only, as evidence must be. Latest first (append-only: id order)."""
 
     list_display = ["created_at", "customer", "channel", "scope", "topic", "action", "source", "wording_version"]
@@ -165,7 +180,7 @@ def topic_ids() -> list[int]:
 
 
 @admin.register(Notification)
-class NotificationAdmin(CustomerSearchMixin, LargeTableAdmin):
+class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     """The outbox, and for any customer "why did / didn't they get it": search for them, or see
     "Messages: why (not)?" on their page.
 
@@ -212,9 +227,16 @@ class NotificationAdmin(CustomerSearchMixin, LargeTableAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_see_sent_email": request.user.has_perm(SENT_EMAIL_PERMISSION)}
+        return super().changelist_view(request, extra_context)
+
     def why_view(self, request, customer_id):
         """For one customer: every message, what was decided and why, and their consent history."""
-        customer = get_object_or_404(Customer.objects.select_related("preference"), pk=customer_id)
+        if not request.user.has_perm(WHY_PERMISSION):
+            raise PermissionDenied
+        customers = store_scoped(Customer.objects.select_related("preference"), request.user)
+        customer = get_object_or_404(customers, pk=customer_id)
         page = Paginator(customer_notifications(customer), 100).get_page(request.GET.get("page"))
         context = {
             **self.admin_site.each_context(request),
@@ -228,6 +250,8 @@ class NotificationAdmin(CustomerSearchMixin, LargeTableAdmin):
 
     def email_outbox_view(self, request):
         """The e-mails the default file backend wrote (make run), newest first."""
+        if not request.user.has_perm(SENT_EMAIL_PERMISSION):
+            raise PermissionDenied
         folder = Path(getattr(settings, "EMAIL_FILE_PATH", "") or ".")
         files = (
             sorted(folder.glob("*.log"), key=lambda f: f.stat().st_mtime, reverse=True)[:50] if folder.is_dir() else []
@@ -258,7 +282,8 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(ReadOnlyModelAdmin):
+class DeliveryEventAdmin(StoreScopedMixin, ReadOnlyModelAdmin):
+    customer_path = "notification__customer"
     list_display = ["occurred_at", "provider", "channel", "event_type", "recipient", "notification", "processed_at"]
     list_filter = ["channel", EventTypeFilter]
     search_fields = ["message_id", "recipient"]  # see get_search_results
@@ -277,7 +302,7 @@ class DeliveryEventAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(ContactSuppression)
-class ContactSuppressionAdmin(admin.ModelAdmin):
+class ContactSuppressionAdmin(AuditedAdminMixin, StoreScopedMixin, admin.ModelAdmin):
     """Staff may lift a suppression (delete) after the customer fixed the address; nothing else does."""
 
     list_display = ["created_at", "channel", "address", "reason", "customer"]
@@ -291,7 +316,7 @@ class ContactSuppressionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
+class InboundMessageAdmin(StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
     list_display = ["created_at", "sender", "body", "action", "topic", "customer", "reply_sent_at"]
     list_filter = ["action", "channel"]
     search_fields = ["customer", "sender"]  # see CustomerSearchMixin
@@ -304,13 +329,17 @@ class InboundMessageAdmin(CustomerSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(LetterBatch)
-class LetterBatchAdmin(admin.ModelAdmin):
+class LetterBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["day", "letter_count", "posted_at", "posted_by", "pdf_link"]
     readonly_fields = ["day", "posted_at", "posted_by"]
     actions = ["mark_posted"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("posted_by").annotate(letter_count=Count("letters"))
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if request.user.has_perm(PRINT_PERMISSION) else [name for name in shown if name != "pdf_link"]
 
     @admin.display(description=_("letters"), ordering="letter_count")
     def letter_count(self, obj):
@@ -330,26 +359,39 @@ class LetterBatchAdmin(admin.ModelAdmin):
         ]
 
     def pdf_view(self, request, pk):
+        if not request.user.has_perm(PRINT_PERMISSION):
+            raise PermissionDenied
         batch = get_object_or_404(LetterBatch, pk=pk)
         response = HttpResponse(batch_pdf(batch), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="letters-{batch.day}.pdf"'
         return response
 
-    @admin.action(description=_("Mark posted: the letters were sent"))
+    @admin.action(description=_("Mark posted: the letters were sent"), permissions=["change"])
     def mark_posted(self, request, queryset):
-        total = sum(letter_batch_mark_posted(batch=batch, staff=request.user) for batch in queryset)
+        batches = list(queryset)
+        counts = [letter_batch_mark_posted(batch=batch, staff=request.user) for batch in batches]
+        total = sum(counts)
+        audit_record_many(
+            request=request,
+            action=AuditEntry.Action.POSTED,
+            objects=[batch for batch, count in zip(batches, counts, strict=True) if count],
+        )
         self.message_user(request, _("%(count)s letters marked sent.") % {"count": total}, admin_messages.SUCCESS)
 
 
 @admin.register(UnsubscribeReason)
-class UnsubscribeReasonAdmin(admin.ModelAdmin):
+class UnsubscribeReasonAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["label", "code", "position", "is_active"]
     list_editable = ["position", "is_active"]
 
 
 @admin.register(UnsubscribeFeedback)
 class UnsubscribeFeedbackAdmin(ReadOnlyModelAdmin):
-    """Every unsubscribe conversation, with the analysis above the list."""
+    """Every unsubscribe conversation, with the analysis above the list.
+
+    Not limited to a store's customers: marketing analyses every reason (by topic, channel,
+    campaign, time), and no store-scoped role may open it (crm.roles).
+    """
 
     list_display = [
         "created_at",

@@ -284,6 +284,10 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_why", _("Can see why a customer got (or did not get) each message")),
+            ("view_sent_email", _("Can read the e-mails the file backend wrote")),
+        ]
         indexes = [
             models.Index(fields=["send_at"], condition=Q(status__in=["scheduled", "deferred"]), name="notif_due_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="notif_lease_idx"),
@@ -455,6 +459,7 @@ class LetterBatch(models.Model):
         verbose_name = _("letter batch")
         verbose_name_plural = _("letter batches")
         ordering = ["-day"]
+        permissions = [("print_letterbatch", _("Can print a letter batch (names and postal addresses)"))]
 
     def __str__(self):
         return _("Letters of %(day)s") % {"day": self.day}

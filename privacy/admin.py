@@ -16,6 +16,9 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from audit.models import AuditEntry
+from audit.services import audit_record
+from crm.access import StoreScopedMixin
 from crm.admin import CustomerAdmin, ReadOnlyModelAdmin
 from crm.models import Customer
 from privacy.erasure import customer_erase
@@ -64,10 +67,11 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     def _exported(self, request, pk: int, kind: str) -> tuple[Customer, dict]:
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
-        customer = get_object_or_404(Customer, pk=pk)
+        customer = get_object_or_404(self.get_queryset(request), pk=pk)
         export = customer_export_record(
             customer=customer, kind=kind, source=DataRequest.Source.ADMIN, staff=request.user
         )
+        audit_record(request=request, action=AuditEntry.Action.EXPORT, obj=customer, changes={"kind": [None, kind]})
         return customer, export
 
     def data_view(self, request, pk: int):
@@ -117,6 +121,13 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                 self.message_user(request, f"{customer}: {' '.join(error.messages)}", messages.WARNING)
             else:
                 erased += 1
+                customer.refresh_from_db()  # its name in the trail is the anonymous one
+                audit_record(
+                    request=request,
+                    action=AuditEntry.Action.ERASE,
+                    obj=customer,
+                    changes={"reason": [None, form.cleaned_data["reason"]]},
+                )
         if erased:
             self.message_user(
                 request,
@@ -127,7 +138,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(ReadOnlyModelAdmin):
+class DataRequestAdmin(StoreScopedMixin, ReadOnlyModelAdmin):
     """Every export and erasure: evidence, read-only."""
 
     list_display = ["created_at", "customer", "kind", "source", "staff", "reason"]

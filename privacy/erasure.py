@@ -17,17 +17,19 @@ What stays, and why:
 
 import datetime
 import ipaddress
+import operator
 from functools import reduce
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEntry
 from crm.models import Customer
 from crm.services import customer_anonymise
 from notifications.models import Notification
@@ -56,6 +58,7 @@ def customer_erase(*, customer: Customer, staff, reason: str, now: datetime.date
         rows = {holding: holding.rows(customer, contacts) for holding in HOLDINGS}
 
         _admin_history_scrub(rows, mentions)
+        _audit_trail_scrub(rows, mentions)
         _messages_in_flight_stop(customer, now)
         customer_anonymise(customer=customer, now=now)
         for holding, found in rows.items():
@@ -137,3 +140,22 @@ def _admin_history_scrub(rows: dict[Holding, object], mentions: list[str]) -> No
             object_repr=_scrubbed(F("object_repr"), mentions),
             change_message=_scrubbed(F("change_message"), mentions),
         )
+
+
+def _audit_trail_scrub(rows: dict[Holding, object], mentions: list[str]) -> None:
+    """The audit trail keeps who did what to these rows, and which fields changed; the values
+    before and after, and the names the rows had, go."""
+    about = reduce(
+        operator.or_,
+        (
+            Q(object_type=holding.label, object_id__in=found.annotate(key=Cast("pk", CharField())).values("key"))
+            for holding, found in rows.items()
+        ),
+    )
+    entries = AuditEntry.objects.filter(about)
+    if mentions:
+        entries.update(object_repr=_scrubbed(F("object_repr"), mentions))
+    changed = [entry for entry in entries.exclude(changes={}).only("pk", "changes")]
+    for entry in changed:
+        entry.changes = {name: [ERASED, ERASED] for name in entry.changes}
+    AuditEntry.objects.bulk_update(changed, ["changes"])

@@ -2,15 +2,19 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedAdminMixin
+from audit.models import AuditEntry
+from audit.services import audit_record
+from crm.access import StoreScopedMixin
 from crm.admin import CustomerSearchMixin
 from crm.admin_scale import LargeTableAdmin
 from crm.models import Segment
@@ -19,6 +23,16 @@ from notifications.models import Notification, Topic
 from surveys.models import Question, Response, Survey
 from surveys.selectors import responses_for_export, survey_results
 from surveys.services import InvitationReport, survey_invite_many
+
+RESULTS_PERMISSION = "surveys.view_results"
+EXPORT_PERMISSION = "surveys.export_results"
+INVITE_PERMISSION = "surveys.invite_segment"
+# The survey's own pages, each behind its permission: (URL name suffix, permission, link text).
+SURVEY_PAGES = [
+    ("results", RESULTS_PERMISSION, _("results")),
+    ("export", EXPORT_PERMISSION, "CSV"),
+    ("invite", INVITE_PERMISSION, _("invite")),
+]
 
 
 class InviteForm(forms.Form):
@@ -91,7 +105,7 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The survey builder: questions in order, each optionally bound to a preference or consent."""
 
     list_display = ["title", "kind", "is_active", "starts_at", "ends_at", "links"]
@@ -101,13 +115,25 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = [QuestionInline]
 
     @admin.display(description=_("results"))
-    def links(self, obj):
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">CSV</a>',
-            reverse("admin:surveys_survey_results", args=[obj.pk]),
-            _("results"),
-            reverse("admin:surveys_survey_export", args=[obj.pk]),
-        ) + format_html(' · <a href="{}">{}</a>', reverse("admin:surveys_survey_invite", args=[obj.pk]), _("invite"))
+    def links(self, obj, pages=SURVEY_PAGES):
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((reverse(f"admin:surveys_survey_{name}", args=[obj.pk]), text) for name, _perm, text in pages),
+        )
+
+    def get_list_display(self, request):
+        """The links column holds only the pages the user may open (none: no column)."""
+        shown = [name for name in super().get_list_display(request) if name != "links"]
+        pages = [page for page in SURVEY_PAGES if request.user.has_perm(page[1])]
+        if not pages:
+            return shown
+
+        @admin.display(description=_("results"))
+        def links(obj):
+            return self.links(obj, pages)
+
+        return [*shown, links]
 
     def get_urls(self):
         return [
@@ -118,6 +144,8 @@ class SurveyAdmin(admin.ModelAdmin):
         ]
 
     def results_view(self, request, pk):
+        if not request.user.has_perm(RESULTS_PERMISSION):
+            raise PermissionDenied
         survey = get_object_or_404(Survey, pk=pk)
         context = {
             **self.admin_site.each_context(request),
@@ -136,11 +164,23 @@ class SurveyAdmin(admin.ModelAdmin):
         The message reports what really happened: how many were queued, how many cannot be sent
         and why, and how many had been invited before.
         """
+        if not request.user.has_perm(INVITE_PERMISSION):
+            raise PermissionDenied
         survey = get_object_or_404(Survey, pk=pk)
         form = InviteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             segment = form.cleaned_data["segment"]
             report = survey_invite_many(survey=survey, customers=segment_customers(segment.rules))
+            audit_record(
+                request=request,
+                action=AuditEntry.Action.INVITE,
+                obj=survey,
+                changes={
+                    "segment": [None, {"id": segment.pk, "name": segment.name, "rules": segment.rules}],
+                    "queued": [None, report.queued],
+                    "planned": [None, report.planned],
+                },
+            )
             level = messages.SUCCESS if report.queued else messages.WARNING
             messages.add_message(request, level, invitation_message(report, segment))
             return redirect("admin:surveys_survey_changelist")
@@ -153,7 +193,10 @@ class SurveyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/surveys/invite.html", context)
 
     def export_view(self, request, pk):
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied
         survey = get_object_or_404(Survey, pk=pk)
+        audit_record(request=request, action=AuditEntry.Action.EXPORT, obj=survey, changes={"format": [None, "csv"]})
         questions = list(survey.questions.all())
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="survey-{survey.slug}.csv"'
@@ -174,7 +217,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(CustomerSearchMixin, LargeTableAdmin):
+class ResponseAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     """Every answer sheet, latest started first; a survey's results and export are on the survey."""
 
     list_display = ["survey", "customer", "language", "completed_at", "updated_at"]

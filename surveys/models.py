@@ -41,6 +41,11 @@ class Survey(models.Model):
         verbose_name = _("survey")
         verbose_name_plural = _("surveys")
         ordering = ["-created_at"]
+        permissions = [
+            ("view_results", _("Can see a survey's results")),
+            ("export_results", _("Can export a survey's answers (CSV)")),
+            ("invite_segment", _("Can invite a segment to a survey")),
+        ]
 
     def __str__(self):
         return self.title

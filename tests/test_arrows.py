@@ -8,16 +8,18 @@ import ast
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "crm", "loyalty", "notifications", "surveys", "privacy")
+PACKAGES = ("config", "audit", "crm", "loyalty", "notifications", "surveys", "privacy")
 # The apps each app may import (config is the project's frame: settings, urls, the Celery app).
 APP_ARROWS = {
-    "crm": set(),
-    "loyalty": {"crm"},
-    "notifications": {"crm", "loyalty"},
-    "surveys": {"crm", "loyalty", "notifications"},
+    # What staff did (the audit trail): at the very bottom, every app's admin records into it.
+    "audit": set(),
+    "crm": {"audit"},
+    "loyalty": {"audit", "crm"},
+    "notifications": {"audit", "crm", "loyalty"},
+    "surveys": {"audit", "crm", "loyalty", "notifications"},
     # Where personal data lives, what a customer may take away and what erasure leaves: it reads
     # (and anonymises) every app; no app below knows it exists.
-    "privacy": {"crm", "loyalty", "notifications", "surveys"},
+    "privacy": {"audit", "crm", "loyalty", "notifications", "surveys"},
 }
 
 

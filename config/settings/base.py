@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "notifications",
     "surveys",
     "privacy",
+    "audit",
 ]
 
 MIDDLEWARE = [

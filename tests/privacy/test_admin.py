@@ -9,9 +9,9 @@ from privacy.models import DataRequest
 
 
 def staff_member(client, *codenames: str) -> User:
-    """A staff user who may see and change customers, plus the given privacy permissions."""
+    """A staff user who may see and change every store's customers, plus the given privacy permissions."""
     user = User.objects.create_user("clerk", password="x", is_staff=True)
-    wanted = ["view_customer", "change_customer", *codenames]
+    wanted = ["view_customer", "change_customer", "view_all_customers", *codenames]
     user.user_permissions.set(Permission.objects.filter(codename__in=wanted))
     client.force_login(user)
     return user
