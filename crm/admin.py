@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -341,3 +343,20 @@ class GuardedPeriodicTaskAdmin(AuditedAdminMixin, PeriodicTaskAdmin):
     @admin.action(description=PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
     def run_tasks(self, request, queryset):
         return super().run_tasks(request, queryset)
+
+
+# --- django-axes: failed admin logins and lockouts (AXES_ENABLE_ADMIN is off: registered here) ---
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    """Failed logins per username and address; a locked-out one is lifted by deleting it. The
+    clean-up action deletes rows, so it takes the right to delete (axes declares none)."""
+
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.register(AccessLog, AccessLogAdmin)
+admin.site.register(AccessFailureLog, AccessFailureLogAdmin)

@@ -10,6 +10,7 @@ role may open answers 200, any other 403 (an app's index: 404, as Django answers
 import datetime
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.test import RequestFactory
@@ -26,7 +27,7 @@ from django_celery_beat.models import (
 from audit.models import AuditEntry
 from crm import roles
 from crm.models import Customer, Segment, StaffProfile
-from loyalty.models import BonusAccount, Dispute, EarningRule, Tier
+from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
 from notifications.models import LetterBatch, MessageTemplate
 from privacy.models import DataRequest
 from tests.loyalty.factories import make_pos_key
@@ -59,6 +60,10 @@ NEEDS: dict[str, tuple[frozenset[str], ...]] = {
 # deleted by hand, customers are erased rather than deleted, rows made by the system are not added.
 NEVER = {
     "audit_auditentry_add",
+    "axes_accessattempt_add",
+    "axes_accesslog_add",
+    "axes_accessfailurelog_add",
+    "loyalty_poslockout_add",
     "audit_auditentry_delete",
     "crm_customer_delete",
     "loyalty_bonusaccount_add",
@@ -89,6 +94,7 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("loyalty.dispute", "mark_confirmed"): frozenset({"loyalty.change_dispute"}),
     ("loyalty.dispute", "mark_rejected"): frozenset({"loyalty.change_dispute"}),
     ("notifications.letterbatch", "mark_posted"): frozenset({"notifications.change_letterbatch"}),
+    ("axes.accessattempt", "cleanup_expired_attempts"): frozenset({"axes.delete_accessattempt"}),
     **{
         ("django_celery_beat.periodictask", name): frozenset({"django_celery_beat.change_periodictask"})
         for name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
@@ -188,6 +194,10 @@ def world(customer_factory, store_factory, district_factory, admin_user):
     customer = person.customer
     Segment.objects.create(name="Everyone", rules={})
     make_pos_key(store)
+    PosLockout.objects.create(ip="203.0.113.9", failures=20, locked_until=timezone.now())
+    AccessAttempt.objects.create(username="guess", ip_address="203.0.113.9", failures_since_start=5)
+    AccessLog.objects.create(username="pille", ip_address="203.0.113.10")
+    AccessFailureLog.objects.create(username="guess", ip_address="203.0.113.9")
     Tier.objects.get_or_create(code="base", defaults={"name": "Base", "min_spend": 0, "earn_rate": 1})
     EarningRule.objects.create(name="Double", multiplier=2)
     LetterBatch.objects.create(day=datetime.date(2026, 1, 5))

@@ -152,6 +152,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # crm/admin.py registers axes' pages, its clean-up action behind the delete permission
 AXES_CLIENT_IP_CALLABLE = "crm.links.ratelimit.client_ip"
 AXES_LOCKOUT_CALLABLE = "crm.login_limit.lockout_response"  # the admin-styled page, admin/login_locked.html
 

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0009_staff_profile_and_store_scope"),
         ("audit", "0001_audit_entries"),
-        ("loyalty", "0004_staff_permissions"),
+        ("loyalty", "0006_staff_permissions"),
         ("notifications", "0018_staff_permissions"),
         ("surveys", "0003_staff_permissions"),
         ("privacy", "0001_data_requests"),

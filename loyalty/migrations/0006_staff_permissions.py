@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0003_admin_ledger_indexes'),
+        ('loyalty', '0005_pos_lockout'),
     ]
 
     operations = [
