@@ -31,3 +31,19 @@ def insert_unless_present(obj) -> bool:
     obj.pk = row[0]
     obj._state.adding, obj._state.db = False, connection.alias
     return True
+
+
+def select_list(model, alias: str) -> str:
+    """``alias.column, ...`` for every concrete field of ``model``, in ``_meta`` order (see ``from_row``)."""
+    qn = connection.ops.quote_name
+    return ", ".join(f"{alias}.{qn(field.column)}" for field in model._meta.concrete_fields)
+
+
+def from_row(model, values):
+    """An instance of ``model`` from values in ``select_list`` order, converted as the ORM would."""
+    fields = model._meta.concrete_fields
+    converted = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)

@@ -23,7 +23,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.sql import columns, insert_parts
+from config.sql import columns, from_row, insert_parts, select_list
 from crm.models import Customer, Store
 from loyalty import signals
 from loyalty.models import (
@@ -82,26 +82,51 @@ def account_lock(*, customer: Customer) -> BonusAccount:
     return BonusAccount.objects.select_for_update().get(pk=account.pk)
 
 
+_LOCK_BY = {}
+
+
 def account_lock_by(*, external_id: str = "", email: str = "", phone: str = "") -> BonusAccount | None:
     """The account of the customer one identifier finds, locked, in one statement with its customer.
 
     The till's hot path: the card (or phone, or e-mail) lookup, the row lock and whether any lot
-    is due to expire (``has_due_lots``) come back in one round trip. None when the customer is
-    unknown or has no account yet (``account_lock`` then creates it); callers with several
-    identifiers use ``crm.selectors.customer_find``, which decides which of them wins.
+    is due to expire (``has_due_lots``) come back in one round trip, in one statement text per
+    identifier (prepared once per connection; the ORM would compile it on every sale). None when
+    the customer is unknown or has no account yet (``account_lock`` then creates it); callers with
+    several identifiers use ``crm.selectors.customer_find``, which decides which of them wins.
     """
-    lookups = [("customer__external_id", external_id), ("customer__email", email), ("customer__phone", phone)]
-    given = [(field, value) for field, value in lookups if value]
+    given = [
+        (column, value) for column, value in (("external_id", external_id), ("email", email), ("phone", phone)) if value
+    ]
     if len(given) != 1:
         raise ValueError("exactly one identifier")
-    due = BonusLot.objects.filter(account=OuterRef("pk"), remaining__gt=0, expires_at__lte=timezone.now())
-    return (
-        BonusAccount.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .annotate(has_due_lots=Exists(due))
-        .filter(**dict(given))
-        .first()
-    )
+    [(column, value)] = given
+    if connection.vendor != "postgresql":
+        due = BonusLot.objects.filter(account=OuterRef("pk"), remaining__gt=0, expires_at__lte=timezone.now())
+        return (
+            BonusAccount.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .annotate(has_due_lots=Exists(due))
+            .filter(**{f"customer__{column}": value})
+            .first()
+        )
+    if column not in _LOCK_BY:
+        _LOCK_BY[column] = (
+            f"SELECT {select_list(BonusAccount, 'a')}, {select_list(Customer, 'c')}, "
+            "EXISTS (SELECT 1 FROM loyalty_bonuslot l WHERE l.account_id = a.id AND l.remaining > 0 "
+            "AND l.expires_at <= %s) "
+            f"FROM loyalty_bonusaccount a JOIN crm_customer c ON c.id = a.customer_id WHERE c.{column} = %s "
+            "ORDER BY a.id LIMIT 1 FOR UPDATE OF a"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_BY[column], [timezone.now(), value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(BonusAccount._meta.concrete_fields)
+    account = from_row(BonusAccount, row[:split])
+    account.customer = from_row(Customer, row[split:-1])
+    account.has_due_lots = row[-1]
+    return account
 
 
 def _emit(signal, **event_fields) -> None:

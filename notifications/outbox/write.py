@@ -6,23 +6,21 @@ now wake the dispatcher after commit, best effort; beat picks up whatever a nudg
 """
 
 import datetime
+import functools
+import json
 import time
 from dataclasses import dataclass
 from functools import partial
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, Value
-from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from config.celery import nudge
+from config.sql import from_row, select_list
 from crm.models import Customer
-from notifications.consent.book import CONSENT_FIELDS, NEWEST, ConsentBook
+from notifications.consent.book import CONSENT_FIELDS, ConsentBook
 from notifications.models import (
-    Channel,
     ConsentEvent,
-    ContactSuppression,
     Notification,
     Preference,
     Topic,
@@ -31,7 +29,7 @@ from notifications.models import (
     topic_by_code,
     topic_by_id,
 )
-from notifications.outbox.planning import plan_channels, suppressed_contacts
+from notifications.outbox.planning import phone_e164, plan_channels, suppressed_contacts
 from notifications.scheduling.rules import schedule_slot
 
 Status = Notification.Status
@@ -120,29 +118,45 @@ def _planning_facts(customer: Customer, topic: Topic) -> _Facts:
             ConsentBook.for_customers([customer.pk]),
             suppressed_contacts([customer]),
         )
-    events = ConsentEvent.objects.filter(customer_id=OuterRef("pk")).order_by(*NEWEST)
-    contacts = ContactSuppression.objects.filter(
-        Q(channel=Channel.EMAIL, address=OuterRef("email")) | Q(channel=Channel.SMS, address=OuterRef("phone"))
-    )
-    waiting = Notification.objects.filter(customer_id=OuterRef("pk"), topic=topic, status=Status.SCHEDULED, attempts=0)
-    facts = (
-        Customer.objects.filter(pk=customer.pk)
-        .annotate(
-            consent=ArraySubquery(events.values(json=JSONObject(**{field: field for field in CONSENT_FIELDS}))),
-            suppressed=ArraySubquery(contacts.values(json=JSONObject(channel="channel", address="address"))),
-            waiting=Exists(waiting) if topic.coalesce else Value(False),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _facts_sql(),
+            {
+                "customer": customer.pk,
+                "email": customer.email or None,
+                "phone": phone_e164(customer) or None,
+                "topic": topic.pk,
+                "coalesce": topic.coalesce,
+            },
         )
-        .select_related("preference")
-        .first()
+        row = cursor.fetchone()
+    split = len(Preference._meta.concrete_fields)
+    preference = from_row(Preference, row[:split]) if row[0] is not None else None
+    consent, suppressed, waiting = row[split:]
+    consent, suppressed = (map(_json, consent), map(_json, suppressed))
+    book = ConsentBook([ConsentEvent(**event, topic=topic_by_id(event["topic_id"])) for event in consent])
+    return _Facts(preference, book, {(item["channel"], item["address"]) for item in suppressed}, waiting)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value  # Django leaves jsonb as text
+
+
+@functools.cache
+def _facts_sql() -> str:
+    """One statement text for every sale (prepared once per connection; the ORM would compile it each time)."""
+    consent = ", ".join(f"'{field}', e.{field}" for field in CONSENT_FIELDS)
+    return (
+        f"SELECT {select_list(Preference, 'p')}, "
+        f"ARRAY(SELECT jsonb_build_object({consent}) FROM notifications_consentevent e "
+        "WHERE e.customer_id = c.id ORDER BY e.created_at DESC, e.id DESC), "
+        "ARRAY(SELECT jsonb_build_object('channel', s.channel, 'address', s.address) "
+        "FROM notifications_contactsuppression s WHERE (s.channel = 'email' AND s.address = %(email)s) "
+        "OR (s.channel = 'sms' AND s.address = %(phone)s)), "
+        "%(coalesce)s AND EXISTS (SELECT 1 FROM notifications_notification n WHERE n.customer_id = c.id "
+        "AND n.topic_id = %(topic)s AND n.status = 'scheduled' AND n.attempts = 0) "
+        "FROM (SELECT %(customer)s::bigint AS id) c LEFT JOIN notifications_preference p ON p.customer_id = c.id"
     )
-    if facts is None:
-        return _Facts(None, ConsentBook([]), set(), False)
-    try:
-        preference = facts.preference
-    except Preference.DoesNotExist:
-        preference = None
-    book = ConsentBook([ConsentEvent(**event, topic=topic_by_id(event["topic_id"])) for event in facts.consent])
-    return _Facts(preference, book, {(row["channel"], row["address"]) for row in facts.suppressed}, facts.waiting)
 
 
 def notify(
