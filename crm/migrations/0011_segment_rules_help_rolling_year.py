@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0008_admin_search_indexes'),
+        ('crm', '0010_staff_roles'),
     ]
 
     operations = [
