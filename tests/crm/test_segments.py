@@ -310,39 +310,109 @@ def _plan(queryset) -> str:
 
 
 @pytest.mark.parametrize(
-    "rules",
+    ("rules", "expected"),
     [
-        {"min_purchases_12m": 2},
-        {"min_spend_12m": "100"},
-        {"min_spend_12m": "0"},
-        {"bought_within_days": 30, "min_purchases_12m": 2, "min_spend_12m": "60"},
+        ({"min_purchases_12m": 2}, {"regular"}),
+        ({"min_spend_12m": "100"}, {"big"}),
+        # nothing spent is enough: no account, and a refund this year of last year's sale (which the
+        # rolling year had already dropped, so it takes nothing off)
+        ({"min_spend_12m": "0"}, {"regular", "big", "refunded", "never"}),
+        ({"min_purchases_12m": 1, "min_spend_12m": "60"}, {"regular", "big"}),
     ],
 )
-def test_purchase_rules_over_everyone_read_the_ledger_once_not_once_per_customer(
-    clock, customer_factory, store_factory, rules
+def test_frequency_and_spend_over_everyone_never_read_the_ledger(
+    clock, customer_factory, store_factory, django_assert_num_queries, rules, expected
 ):
-    """Over a million customers a subquery per customer costs seconds: the rules must group the
-    year's ledger once (a hashed lookup of refunds is fine), and answer as they do for a narrowed group."""
+    """Over a million customers any ledger aggregate costs seconds: the rules compare the figures
+    each account keeps, in one query that does not touch the ledger at all."""
+    from loyalty.services import purchase_reverse
+
+    store = store_factory()
+    people = dict(zip(("regular", "big", "refunded", "never"), customer_factory.create_batch(4), strict=True))
+    for ago in (40, 20, 5):
+        purchase(people["regular"], store=store, amount="30", occurred_at=clock - days(ago))
+    purchase(people["big"], store=store, amount="400", occurred_at=clock - days(100))
+    purchase(people["refunded"], store=store, amount="80", occurred_at=clock - days(400), receipt_id="R-OLD")
+    purchase_reverse(store=store, receipt_id="R-OLD")
+    everyone = segment_customers(rules, now=clock)
+    assert "loyalty_bonustransaction" not in str(everyone.query)
+    with django_assert_num_queries(1):
+        chosen = set(everyone.values_list("pk", flat=True))
+    assert chosen == {people[name].pk for name in expected}
+
+
+def test_recency_reads_the_ledger_only_row_by_row_for_the_few_it_must(clock, customer_factory, store_factory):
+    """The ledger subquery is tied to the account row, so the database cannot swap it for one hashed
+    pass over the window's whole ledger (which cost a second at a million customers); the only
+    hashed subquery is the refunds'."""
     import re
 
     from loyalty.services import purchase_reverse
 
     store = store_factory()
-    regular, big, refunded, never = customer_factory.create_batch(4, language="et")
-    for ago in (40, 20, 5):
-        purchase(regular, store=store, amount="30", occurred_at=clock - days(ago))
-    purchase(big, store=store, amount="400", occurred_at=clock - days(100))
-    purchase(refunded, store=store, amount="80", occurred_at=clock - days(400), receipt_id="R-OLD")
-    purchase_reverse(store=store, receipt_id="R-OLD")  # a refund this year of last year's sale: spend below zero
-    everyone = segment_customers(rules, now=clock)
-    per_customer = [m for m in re.findall(r"(hashed )?SubPlan \d+\)", _plan(everyone)) if not m]
-    assert per_customer == []
-    narrowed = segment_customers({**rules, "languages": ["et"]}, now=clock)
-    assert set(everyone) == set(narrowed)
-    expected = {
-        "{'min_purchases_12m': 2}": {regular},
-        "{'min_spend_12m': '100'}": {big},
-        "{'min_spend_12m': '0'}": {regular, big, never},
-        "{'bought_within_days': 30, 'min_purchases_12m': 2, 'min_spend_12m': '60'}": {regular},
-    }[str(rules)]
-    assert set(everyone) == expected
+    for customer in customer_factory.create_batch(3):
+        purchase(customer, store=store, amount="30", occurred_at=clock - days(3), receipt_id=f"R-{customer.pk}")
+    purchase_reverse(store=store, receipt_id=f"R-{customer.pk}")
+    plan = _plan(segment_customers({"bought_within_days": 30, "min_purchases_12m": 1}, now=clock))
+    assert sorted(re.findall(r"(hashed )?SubPlan \d+\)", plan)) == ["", "hashed "], plan
+
+
+def test_frequency_and_spend_are_the_accounts_rolling_year_until_the_nightly_recount(
+    time_machine, customer_factory, store_factory
+):
+    """The rules read the figures the account keeps: a sale that left the year still counts until
+    the night's recount drops it (up to a day stale), then it does not."""
+    from loyalty.models import BonusAccount
+    from loyalty.services import rolling_year_recount
+
+    time_machine.move_to(NOW, tick=False)
+    store = store_factory()
+    customer, _never = customer_factory.create_batch(2)
+    purchase(customer, store=store, amount="150", occurred_at=NOW - days(360))
+    purchase(customer, store=store, amount="60", occurred_at=NOW - days(10))
+    twice, much = {"min_purchases_12m": 2}, {"min_spend_12m": "200"}
+    assert list(segment_customers(twice)) == list(segment_customers(much)) == [customer]
+
+    time_machine.move_to(NOW + days(10), tick=False)  # the first sale is 370 days old now
+    assert list(segment_customers(twice)) == list(segment_customers(much)) == [customer]
+    assert rolling_year_recount() == 1
+    assert list(segment_customers(twice)) == list(segment_customers(much)) == []
+    assert list(segment_customers({"min_purchases_12m": 1, "min_spend_12m": "60"})) == [customer]
+
+    # the kept figures, not the ledger, decide
+    BonusAccount.objects.filter(customer=customer).update(purchases_12m=7, spend_12m=Decimal("999"))
+    assert list(segment_customers({"min_purchases_12m": 7, "min_spend_12m": "999"})) == [customer]
+
+
+def test_recency_is_exact_whatever_the_latest_purchase_kept_on_the_account(clock, customer_factory, store_factory):
+    """The account's latest purchase counts refunded sales too; the rule still asks for a purchase
+    in the window that no refund undid, on or before the evaluation time."""
+    from loyalty.services import purchase_reverse
+
+    store = store_factory()
+    only_refunded, refunded_latest, kept, later = customer_factory.create_batch(4)
+    purchase(only_refunded, store=store, amount="40", occurred_at=clock - days(100))
+    purchase(only_refunded, store=store, amount="40", occurred_at=clock - days(5), receipt_id="R-1")
+    purchase(refunded_latest, store=store, amount="40", occurred_at=clock - days(20))
+    purchase(refunded_latest, store=store, amount="40", occurred_at=clock - days(2), receipt_id="R-2")
+    for receipt in ("R-1", "R-2"):
+        purchase_reverse(store=store, receipt_id=receipt)
+    purchase(kept, store=store, amount="40", occurred_at=clock - days(25))
+    purchase(later, store=store, amount="40", occurred_at=clock - days(25))
+    purchase(later, store=store, amount="40", occurred_at=clock - days(1))
+
+    assert set(segment_customers({"bought_within_days": 30}, now=clock)) == {refunded_latest, kept, later}
+    assert set(segment_customers({"bought_within_days": 10}, now=clock)) == {later}
+    # as of four days ago: the latest purchase kept on the account comes after that
+    as_of = clock - days(4)
+    assert set(segment_customers({"bought_within_days": 10}, now=as_of)) == set()
+    assert set(segment_customers({"bought_within_days": 30}, now=as_of)) == {refunded_latest, kept, later}
+
+
+def test_a_segment_count_is_one_query(clock, customer_factory, store_factory, django_assert_num_queries):
+    store = store_factory()
+    for customer in customer_factory.create_batch(3, language="et"):
+        purchase(customer, store=store, amount="120", occurred_at=clock - days(3))
+    rules = {"languages": ["et"], "bought_within_days": 30, "min_purchases_12m": 1, "min_spend_12m": "100"}
+    with django_assert_num_queries(1):
+        assert segment_customers(rules, now=clock).count() == 3
