@@ -142,13 +142,23 @@ def _emit(signal, **event_fields) -> None:
 
 
 def _credit(
-    account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, at: datetime.datetime, **fields
+    account: BonusAccount,
+    *,
+    kind: str,
+    points: int,
+    expires_at: datetime.datetime,
+    at: datetime.datetime,
+    save: bool = False,
+    **fields,
 ) -> BonusTransaction:
-    """Write a positive transaction and the lot it opens; the lot pays the account's debt first."""
+    """Write a positive transaction and the lot it opens; the lot pays the account's debt first.
+
+    ``save``: then save the account's cached figures too (``_save_balance``), in the same
+    statement where the credit takes the one-statement way.
+    """
     if points > 0 and not account.debt and connection.vendor == "postgresql":
-        tx = _insert_credit(account, kind=kind, points=points, expires_at=expires_at, **fields)
         account.balance += points
-        return tx
+        return _insert_credit(account, kind=kind, points=points, expires_at=expires_at, save=save, **fields)
     tx = BonusTransaction.objects.create(account=account, kind=kind, points=points, **fields)
     if points > 0:
         lot = BonusLot.objects.create(
@@ -157,15 +167,20 @@ def _credit(
         LotMovement.objects.create(transaction=tx, lot=lot, points=points)
         account.balance += points
         _repay_debt(account, arrived=[lot], cause=tx, at=at)
+    if save:
+        _save_balance(account)
     return tx
 
 
-def _insert_credit(account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, **fields):
-    """A credit's ledger line, its lot and the lot's opening movement, in one statement.
+def _insert_credit(
+    account: BonusAccount, *, kind: str, points: int, expires_at: datetime.datetime, save: bool, **fields
+) -> BonusTransaction:
+    """A credit's ledger line, its lot and the lot's opening movement (and with ``save`` the
+    account's cached figures, already updated in ``account``), in one statement.
 
-    The same three rows ``_credit`` writes one by one, chained by a data-modifying CTE so a sale
-    costs one round trip for them (the POS path's query budget); the idempotency key's unique
-    index refuses a duplicate exactly as a plain insert would.
+    The same rows ``_credit`` writes one by one, chained by a data-modifying CTE so a sale costs
+    one round trip for them (the POS path's query budget); the idempotency key's unique index
+    refuses a duplicate exactly as a plain insert would.
     """
     qn = connection.ops.quote_name
     tx = BonusTransaction(account=account, kind=kind, points=points, **fields)
@@ -179,12 +194,21 @@ def _insert_credit(account: BonusAccount, *, kind: str, points: int, expires_at:
         f"WITH tx AS (INSERT INTO {qn(tx._meta.db_table)} ({columns(tx_fields)}) "
         f"VALUES ({', '.join(tx_marks)}) RETURNING id), "
         f"lot AS (INSERT INTO {qn(lot._meta.db_table)} ({columns(lot_fields)}) "
-        f"SELECT {', '.join(lot_marks)} FROM tx RETURNING id, {qn('credit_id')}) "
-        f"INSERT INTO {qn(movement.db_table)} ({qn('transaction_id')}, {qn('lot_id')}, {qn('points')}) "
-        f"SELECT credit_id, id, %s FROM lot RETURNING transaction_id, lot_id"
+        f"SELECT {', '.join(lot_marks)} FROM tx RETURNING id, {qn('credit_id')}), "
+        f"mv AS (INSERT INTO {qn(movement.db_table)} ({qn('transaction_id')}, {qn('lot_id')}, {qn('points')}) "
+        f"SELECT credit_id, id, %s FROM lot RETURNING transaction_id, lot_id) "
     )
+    params = [*tx_values, *lot_values, points]
+    if save:
+        account.updated_at = timezone.now()
+        saved = [BonusAccount._meta.get_field(name) for name in _BALANCE_FIELDS]
+        sets = ", ".join(f"{qn(field.column)} = %s" for field in saved)
+        sql = f"{sql[:-1]}, saved AS (UPDATE {qn(BonusAccount._meta.db_table)} SET {sets} WHERE id = %s) "
+        params += [field.get_db_prep_save(getattr(account, field.attname), connection) for field in saved]
+        params.append(account.pk)
+    sql += "SELECT transaction_id, lot_id FROM mv"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*tx_values, *lot_values, points])
+        cursor.execute(sql, params)
         tx.pk, lot.pk = cursor.fetchone()
     lot.credit = tx
     for obj in (tx, lot):
@@ -302,10 +326,11 @@ def _expire_due(account: BonusAccount, *, at: datetime.datetime) -> BonusTransac
     return tx
 
 
+_BALANCE_FIELDS = ("balance", "debt", "tier", "spend_12m", "purchases_12m", "last_purchase_at", "updated_at")
+
+
 def _save_balance(account: BonusAccount) -> None:
-    account.save(
-        update_fields=["balance", "debt", "tier", "spend_12m", "purchases_12m", "last_purchase_at", "updated_at"]
-    )
+    account.save(update_fields=_BALANCE_FIELDS)
 
 
 # --- Purchases and refunds ----------------------------------------------------------------------
@@ -405,12 +430,14 @@ def purchase_record(
                 base_amount, rate=rate, multipliers=earning_multipliers(store=store, tier=tier, on=local_day)
             )
             expires_at = lot_expiry(occurred_at)
+            _count_in_rolling_year(account, base_amount=base_amount, occurred_at=occurred_at, now=now, sign=1)
             accrual = _credit(
                 account,
                 kind=Kind.ACCRUAL,
                 points=earned,
                 expires_at=expires_at,
                 at=now,
+                save=True,
                 idempotency_key=f"receipt:{receipt_id}:accrual",
                 amount=amount,
                 currency=currency,
@@ -418,8 +445,6 @@ def purchase_record(
                 **common,
             )
             tx_ids.append(accrual.pk)
-            _count_in_rolling_year(account, base_amount=base_amount, occurred_at=occurred_at, now=now, sign=1)
-            _save_balance(account)
             event = {
                 "customer_id": customer.pk,
                 "customer": customer,

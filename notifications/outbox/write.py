@@ -108,10 +108,11 @@ class _Facts:
     may_coalesce: bool = True  # whether a row of this topic waits for this customer (False: nothing to join)
 
 
-def _planning_facts(customer: Customer, topic: Topic) -> _Facts:
+def _planning_facts(customer: Customer, topic: Topic, now: datetime.datetime) -> _Facts:
     """What planning reads of the customer, in one query on PostgreSQL (the POS sale's budget):
     their preference, consent book, suppressed contact points, and whether a message of this
-    topic still waits for them (else coalescing has nothing to join and locks nothing)."""
+    topic still waits for them, due now or later (else coalescing has nothing to join: new rows
+    are never due before now, and it locks nothing)."""
     if connection.vendor != "postgresql":
         return _Facts(
             Preference.objects.filter(customer=customer).first(),
@@ -127,6 +128,7 @@ def _planning_facts(customer: Customer, topic: Topic) -> _Facts:
                 "phone": phone_e164(customer) or None,
                 "topic": topic.pk,
                 "coalesce": topic.coalesce,
+                "now": now,
             },
         )
         row = cursor.fetchone()
@@ -154,7 +156,7 @@ def _facts_sql() -> str:
         "FROM notifications_contactsuppression s WHERE (s.channel = 'email' AND s.address = %(email)s) "
         "OR (s.channel = 'sms' AND s.address = %(phone)s)), "
         "%(coalesce)s AND EXISTS (SELECT 1 FROM notifications_notification n WHERE n.customer_id = c.id "
-        "AND n.topic_id = %(topic)s AND n.status = 'scheduled' AND n.attempts = 0) "
+        "AND n.topic_id = %(topic)s AND n.status = 'scheduled' AND n.attempts = 0 AND n.send_at >= %(now)s) "
         "FROM (SELECT %(customer)s::bigint AS id) c LEFT JOIN notifications_preference p ON p.customer_id = c.id"
     )
 
@@ -187,7 +189,7 @@ def notify(
         present = list(Notification.objects.filter(dedupe_key__in=occasion_keys(dedupe_key)).order_by("id"))
         if present:
             return present  # this occasion was planned before (its rows may be on other channels by now)
-    facts = _planning_facts(customer, topic)
+    facts = _planning_facts(customer, topic, now)
     rows = _outbox_rows(
         customer=customer,
         topic=topic,
