@@ -111,7 +111,8 @@ def web_command() -> list[str]:
     expanded = re.sub(
         r"\$\{(\w+):-([^}]*)\}", lambda m: ENV.get(m.group(1), m.group(2)), line.removeprefix("web:").strip()
     )
-    return [part for part in shlex.split(expanded) if part != "--access-logfile" and part != "-"]
+    # The access log goes on being written, to /dev/null instead of the terminal.
+    return [("/dev/null" if part == "-" else part) for part in shlex.split(expanded)]
 
 
 def wait_until_up() -> None:

@@ -47,3 +47,19 @@ def from_row(model, values):
         for field, value in zip(fields, values, strict=True)
     ]
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def insert_many_unless_present(objs: list) -> None:
+    """``bulk_create(objs, ignore_conflicts=True)`` as one fixed statement text per row count
+    (the ORM compiles a bulk insert anew each time; the sale's path sends one per sale)."""
+    if not objs:
+        return
+    parts = [insert_parts(obj) for obj in objs]
+    fields = parts[0][0]
+    rows = ", ".join(f"({', '.join(marks)})" for _fields, marks, _values in parts)
+    table = connection.ops.quote_name(objs[0]._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns(fields)}) VALUES {rows} ON CONFLICT DO NOTHING",
+            [value for _fields, _marks, values in parts for value in values],
+        )

@@ -2,8 +2,10 @@
 
 Failures are counted in the cache (a shared one, Redis, in production: ``CACHE_URL``), so a guess
 costs no database write; reaching ``LOYALTY_POS_AUTH_FAILURE_LIMIT`` within the lockout period
-locks the address for ``LOYALTY_POS_AUTH_LOCKOUT_MINUTES`` and records a ``PosLockout`` row that
-administrators see in the admin, where deleting it lifts the lock at once.
+locks the address for ``LOYALTY_POS_AUTH_LOCKOUT_MINUTES`` by writing a ``PosLockout`` row, which
+administrators see in the admin, where deleting it lifts the lock. The rows in force are what every
+request checks, kept per process: a lock or its lifting takes effect at once in the process that
+made it and within ``TABLE_CACHE_SECONDS`` in the others.
 """
 
 import datetime
@@ -15,6 +17,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from config.table_cache import TableCache
 from loyalty.models import PosLockout
 
 
@@ -26,8 +29,19 @@ def _locked_key(ip: str) -> str:
     return f"pos-auth:locked:{ip}"
 
 
+def _active_lockouts() -> dict[str, datetime.datetime]:
+    rows = PosLockout.objects.filter(locked_until__gt=timezone.now()).values_list("ip", "locked_until")
+    return {ip: until for ip, until in rows.order_by("locked_until")}
+
+
+# Asked on every POS request: the lockouts in force are read once per process (config/table_cache.py),
+# so a sale costs no round trip for them; a lockout reaches the other processes within TABLE_CACHE_SECONDS.
+_LOCKED = TableCache("loyalty.pos_lockouts", _active_lockouts, models=(PosLockout,))
+
+
 def is_locked(ip: str) -> bool:
-    return bool(ip) and cache.get(_locked_key(ip)) is not None
+    until = _LOCKED.get().get(ip)
+    return until is not None and until > timezone.now()
 
 
 def failure(ip: str, *, key_prefix: str = "") -> bool:

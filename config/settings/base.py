@@ -84,7 +84,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # A health check costs each request a round trip (SELECT 1) before its first query; without it,
+    # the first request on a connection the database dropped fails once (a till retries it safely).
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
     # Behind PgBouncer in transaction pooling: CONN_MAX_AGE=0 and DATABASE_DISABLE_SERVER_SIDE_CURSORS=true
     # (a server-side cursor cannot outlive the transaction PgBouncer lends the connection for).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(

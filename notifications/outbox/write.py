@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery import nudge
-from config.sql import from_row, select_list
+from config.sql import from_row, insert_many_unless_present, select_list
 from crm.models import Customer
 from notifications.consent.book import CONSENT_FIELDS, ConsentBook
 from notifications.models import (
@@ -94,7 +94,10 @@ def _outbox_rows(
 
 
 def _write_rows(rows: list[Notification], now: datetime.datetime) -> None:
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    if len(rows) <= 10 and connection.vendor == "postgresql":
+        insert_many_unless_present(rows)  # one occasion's rows: the POS sale's path
+    else:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     due = {row.channel for row in rows if row.status == Status.SCHEDULED and row.send_at <= now}
     if due:
         transaction.on_commit(partial(kick_dispatcher, due), robust=True)
