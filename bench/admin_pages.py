@@ -21,9 +21,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
-DB_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench_admin")
-CUSTOMERS = _count(os.environ.get("BENCH_ADMIN_CUSTOMERS", "1m"))
-NOTIFICATIONS = _count(os.environ.get("BENCH_ADMIN_NOTIFICATIONS", "10m"))
+# BENCH_SCALE (default 100k) sets the customers, and ten outbox rows each: BENCH_SCALE=1m is the
+# issue's million customers and ten million notifications. Each scale keeps a database of its own.
+SCALE = os.environ.get("BENCH_SCALE", "100k").strip().lower()
+DB_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/crm_bench_admin_{SCALE}")
+CUSTOMERS = _count(os.environ.get("BENCH_ADMIN_CUSTOMERS", SCALE))
+NOTIFICATIONS = _count(os.environ.get("BENCH_ADMIN_NOTIFICATIONS", str(10 * _count(SCALE))))
 RUNS = int(os.environ.get("BENCH_ADMIN_RUNS", "20"))
 PAGE_BUDGET = float(os.environ.get("BENCH_ADMIN_PAGE_BUDGET", "20"))
 TARGET_MS = 300

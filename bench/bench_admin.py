@@ -1,11 +1,12 @@
 """The staff admin at scale: every big changelist and the customer page, timed.
 
-Builds its own PostgreSQL database once (BENCH_ADMIN_DATABASE_URL, default crm_bench_admin; kept
-between runs) with BENCH_ADMIN_CUSTOMERS customers (default 1m) and BENCH_ADMIN_NOTIFICATIONS
-outbox rows (default 10m), plus accounts, ledger lines and lots, consent events, delivery events,
+Builds its own PostgreSQL database once per scale (BENCH_ADMIN_DATABASE_URL, default
+crm_bench_admin_<scale>; kept between runs) with BENCH_SCALE customers (default 100k; 1m for the
+issue's million) and ten outbox rows each (BENCH_ADMIN_CUSTOMERS and BENCH_ADMIN_NOTIFICATIONS
+override them), plus accounts, ledger lines and lots, consent events, delivery events,
 inbound messages, interactions, callbacks, preferences and survey responses in proportion, all with
-``INSERT … SELECT generate_series`` (the first run takes about ten minutes on this 2-core machine;
-later runs reuse it and take about a minute). One "busy" customer has thousands of messages,
+``INSERT … SELECT generate_series`` (at 1m the first run takes about ten minutes on this 2-core
+machine, at 100k about one; later runs reuse it). One "busy" customer has thousands of messages,
 ledger lines and interactions: the customer page and the account page are timed for them.
 
 Then a superuser is logged in with Django's test client and each page is requested

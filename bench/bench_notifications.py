@@ -8,7 +8,8 @@ links and records the outcome; the peer renders and records.
 
 Environment: BENCH_DATABASE_URL (default crm_bench, kept between runs), BENCH_SCALE (customers in
 the fan-out: default 100k; "1m" measures a million), BENCH_DISPATCH (messages dispatched, default
-20000), BENCH_HISTORY (sent rows kept in the outbox for the claim test, default 10m; generated
+20000), BENCH_HISTORY (sent rows kept in the outbox for the claim test, default ten per
+customer of BENCH_SCALE: 1M, or 10M at 1m; generated
 once, kept), BENCH_EMPTY_DATABASE_URL (default crm_bench_empty).
 """
 
@@ -37,7 +38,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 EMPTY_URL = os.environ.get("BENCH_EMPTY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench_empty")
 SCALE = _count(os.environ.get("BENCH_SCALE", "100k"))
 DISPATCH = _count(os.environ.get("BENCH_DISPATCH", "20000"))
-HISTORY = _count(os.environ.get("BENCH_HISTORY", "10m"))
+HISTORY = _count(os.environ.get("BENCH_HISTORY", str(10 * SCALE)))  # sent rows behind the claim: 10 per customer
 EVENTS = 1000
 
 

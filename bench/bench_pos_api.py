@@ -1,8 +1,8 @@
 """POS API benchmark (issue 14): purchase latency at a steady arrival rate, against production's web server.
 
-A database of its own (BENCH_POS_DATABASE_URL, default crm_bench_pos on 127.0.0.1) holds
-BENCH_CUSTOMERS demo customers (default 1,000,000, with a year of purchases, preferences and
-consent; seeded once, about 2-3 minutes, and kept). The web server is started exactly as
+A database of its own per scale (BENCH_POS_DATABASE_URL, default crm_bench_pos_<scale> on
+127.0.0.1) holds BENCH_SCALE demo customers (default 100k; BENCH_SCALE=1m is the issue's million),
+with a year of purchases, preferences and consent; seeded once (a million in about 2 minutes) and kept. The web server is started exactly as
 deploy/Procfile's ``web`` line runs it (gunicorn, gthread workers), with production settings and
 a Redis cache, as the README's production section sets it up.
 
@@ -31,8 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-DB_URL = os.environ.get("BENCH_POS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench_pos")
-CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
+SCALE = os.environ.get("BENCH_SCALE", "100k").strip().lower()
+DB_URL = os.environ.get("BENCH_POS_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/crm_bench_pos_{SCALE}")
+CUSTOMERS = int(float(SCALE.rstrip("km")) * {"k": 1_000, "m": 1_000_000}.get(SCALE[-1], 1))
 RATE = float(os.environ.get("BENCH_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "48"))  # connections kept open, like tills behind a balancer
