@@ -293,7 +293,7 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
                 )
             return Status(record.status_code, record.response)
         status, body = run()
-        with connection.cursor() as cursor:  # a fixed text, prepared once per connection (every POST sends it)
+        with connection.cursor() as cursor:  # a fixed text: every POST sends it, the ORM would compile it each time
             cursor.execute(
                 "UPDATE loyalty_idempotencyrecord SET status_code = %s, response = %s::jsonb WHERE id = %s",
                 [status, json.dumps(body, cls=DjangoJSONEncoder), record.pk],

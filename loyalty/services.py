@@ -90,7 +90,7 @@ def account_lock_by(*, external_id: str = "", email: str = "", phone: str = "") 
 
     The till's hot path: the card (or phone, or e-mail) lookup, the row lock and whether any lot
     is due to expire (``has_due_lots``) come back in one round trip, in one statement text per
-    identifier (prepared once per connection; the ORM would compile it on every sale). None when
+    identifier, built once (the ORM would compile it on every sale). None when
     the customer is unknown or has no account yet (``account_lock`` then creates it); callers with
     several identifiers use ``crm.selectors.customer_find``, which decides which of them wins.
     """

@@ -92,12 +92,6 @@ else:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
     )
-    # Server-side parameter binding lets psycopg prepare the statements a process sends again and
-    # again (a sale's eight), so PostgreSQL plans them once per connection instead of every time.
-    # Behind PgBouncer in transaction pooling it needs PgBouncer ≥ 1.21 with max_prepared_statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "DATABASE_SERVER_SIDE_BINDING", default=True
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

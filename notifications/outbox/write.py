@@ -149,7 +149,7 @@ def _json(value):
 
 @functools.cache
 def _facts_sql() -> str:
-    """One statement text for every sale (prepared once per connection; the ORM would compile it each time)."""
+    """One statement text for every sale, built once (the ORM would compile it each time)."""
     consent = ", ".join(f"'{field}', e.{field}" for field in CONSENT_FIELDS)
     return (
         f"SELECT {select_list(Preference, 'p')}, "
