@@ -152,7 +152,7 @@ def seed() -> None:
             (ARRAY['Mari','Kadri','Liis','Jaan','Andres','Aino','Mikko','Anna','Sofia','Olga','Ivan','Erik'])[1 + g %% 12],
             (ARRAY['Tamm','Saar','Sepp','Mägi','Kask','Korhonen','Virtanen','Andersson','Johansson','Ivanov',
                    'Petrov','Laine','Kukk','Rebane','Ilves','Pärn'])[1 + (g / 12) %% 16],
-            'c' || g || '@example.com', '+3725' || lpad(g::text, 7, '0'), date '1950-01-01' + g %% 18000,
+            'c' || g || '@example.com', '+3725' || lpad(g::text, 7, '0'), date '1950-01-01' + (g %% 18000)::int,
             (ARRAY['et','ru','fi','sv','en'])[1 + g %% 5], 'Europe/Tallinn', 'Narva mnt ' || g %% 200, '10115',
             'Tallinn', 'EE', '', g %% 50 <> 0, now() - (%(c)s - g) * interval '20 seconds',
             now() - (%(c)s - g) * interval '20 seconds', (%(districts)s::bigint[])[1 + g %% 12],
@@ -223,9 +223,11 @@ def seed() -> None:
     _fill(
         "loyalty_bonusaccount",
         """
-        INSERT INTO loyalty_bonusaccount (balance, debt, created_at, updated_at, customer_id, tier_id)
+        INSERT INTO loyalty_bonusaccount (balance, debt, created_at, updated_at, customer_id, tier_id,
+            spend_12m, purchases_12m, last_purchase_at)
         SELECT g %% 900, 0, now(), now(), %(first)s + g - 1,
-            CASE WHEN g %% 10 < 7 THEN NULL ELSE (%(tiers)s::bigint[])[1 + g %% 3] END
+            CASE WHEN g %% 10 < 7 THEN NULL ELSE (%(tiers)s::bigint[])[1 + g %% 3] END,
+            (g %% 3000)::numeric, g %% 40, now() - (g %% 365) * interval '1 day'
         FROM generate_series(1::bigint, %(c)s) g
         """,
         params,
