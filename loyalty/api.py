@@ -293,11 +293,14 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
                 )
             return Status(record.status_code, record.response)
         status, body = run()
-        with connection.cursor() as cursor:  # a fixed text: every POST sends it, the ORM would compile it each time
-            cursor.execute(
-                "UPDATE loyalty_idempotencyrecord SET status_code = %s, response = %s::jsonb WHERE id = %s",
-                [status, json.dumps(body, cls=DjangoJSONEncoder), record.pk],
-            )
+        if connection.vendor == "postgresql":  # a fixed text: every POST sends it, the ORM would compile it each time
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE loyalty_idempotencyrecord SET status_code = %s, response = %s::jsonb WHERE id = %s",
+                    [status, json.dumps(body, cls=DjangoJSONEncoder), record.pk],
+                )
+        else:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status, response=body)
     return Status(status, body)
 
 
