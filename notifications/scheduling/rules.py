@@ -11,7 +11,7 @@ from django.db.models import Count, Min
 
 from crm.models import Customer
 from notifications.models import Notification, Preference, Topic
-from notifications.scheduling.slots import intersect, next_slot, parse_time
+from notifications.scheduling.slots import intersect, last_slot, next_slot, parse_time
 
 Reason = Notification.Reason
 
@@ -64,6 +64,8 @@ def schedule_slot(
 
     Quiet hours always apply; the customer's window unless the topic is immediate; preferred
     weekdays and the learned best hour only for flexible topics; a pause holds marketing only.
+    Preferred weekdays are a wish: when none comes before the deadline, the message takes the
+    last slot the window allows before it (issue 18: waiting must not become dropping).
     """
     window = window_for(topic, channel, preference)
     if window is None:
@@ -78,12 +80,16 @@ def schedule_slot(
             if earliest > deadline:
                 return None, Reason.PAUSED
     flexible = topic.urgency == Topic.Urgency.FLEXIBLE
+    weekdays = preference.weekdays if preference and flexible else None
     slot = next_slot(
         earliest=earliest,
         zone=zone,
         window=window,
         deadline=deadline,
-        weekdays=(preference.weekdays if preference and flexible else None),
+        weekdays=weekdays,
         preferred_hour=(preference.best_hour if preference and flexible and use_best_hour else None),
     )
+    if slot is None and weekdays:
+        # No preferred weekday before the deadline: the last slot the window allows, rather than nothing.
+        slot = last_slot(earliest=earliest, zone=zone, window=window, deadline=deadline)
     return slot, ("" if slot else Reason.DEADLINE)

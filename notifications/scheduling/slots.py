@@ -105,6 +105,39 @@ def next_slot(
     return first[1]
 
 
+def last_slot(
+    *,
+    earliest: datetime.datetime,
+    zone: zoneinfo.ZoneInfo,
+    window: tuple[datetime.time, datetime.time | None] | None,
+    deadline: datetime.datetime,
+) -> datetime.datetime | None:
+    """The last whole minute at or before ``deadline`` (and not before ``earliest``) inside the
+    local ``window``, any weekday; None when the window has no instant in between.
+
+    Where a wish (a preferred weekday) cannot be met before the deadline, the message still goes,
+    as late as the hard rules allow: waiting is respected as far as it can be, not turned into a drop.
+    """
+    if window is None or deadline < earliest:
+        return None
+    step = datetime.timedelta(minutes=1)
+    last = None
+    for _day, begin, finish in _open_intervals(earliest, zone, window[0], window[1], None):
+        if begin > deadline:
+            break
+        candidate = min(finish - step, deadline).replace(second=0, microsecond=0)
+        for _ in range(24 * 60):  # the wall clock's last minute inside the window (DST days have gaps)
+            if candidate < begin:
+                candidate = None
+                break
+            if is_inside(candidate, zone=zone, window=window):
+                break
+            candidate -= step
+        if candidate is not None and candidate >= earliest:
+            last = candidate
+    return last
+
+
 def is_inside(moment: datetime.datetime, *, zone: zoneinfo.ZoneInfo, window) -> bool:
     """Whether ``moment`` falls inside the local ``window`` (used to verify, never to schedule)."""
     if window is None:

@@ -4,7 +4,7 @@ import zoneinfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.scheduling.slots import is_inside, next_slot
+from notifications.scheduling.slots import is_inside, last_slot, next_slot
 
 UTC = datetime.UTC
 ZONES = [
@@ -151,3 +151,66 @@ def test_no_slot_when_the_deadline_comes_first():
         )
         is None
     )
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    anchor=st.sampled_from(ANCHORS),
+    offset_minutes=st.integers(-36 * 60, 36 * 60),
+    start_hour=st.integers(0, 22),
+    length=st.integers(1, 14),
+    deadline_hours=st.integers(0, 240),
+)
+def test_last_slot_is_the_latest_allowed_minute_before_the_deadline(
+    zone_name, anchor, offset_minutes, start_hour, length, deadline_hours
+):
+    zone = zoneinfo.ZoneInfo(zone_name)
+    now = anchor + datetime.timedelta(minutes=offset_minutes)
+    window = (datetime.time(start_hour), datetime.time(min(start_hour + length, 23), 59))
+    deadline = now + datetime.timedelta(hours=deadline_hours)
+    slot = last_slot(earliest=now, zone=zone, window=window, deadline=deadline)
+    later = (slot or now) + datetime.timedelta(minutes=1)
+    while later <= deadline:  # nothing allowed after it: probe every minute to the deadline (sampled)
+        assert not is_inside(later, zone=zone, window=window)
+        later += datetime.timedelta(minutes=7)
+    if slot is not None:
+        assert now <= slot <= deadline and is_inside(slot, zone=zone, window=window)
+    elif next_slot(earliest=now, zone=zone, window=window, deadline=deadline) is not None:
+        raise AssertionError("next_slot found an allowed minute that last_slot missed")
+
+
+def test_a_preferred_weekday_beyond_the_deadline_takes_the_last_slot_instead_of_dropping(db):
+    from notifications.models import Notification, Preference, Topic
+    from notifications.scheduling.rules import schedule_slot
+    from tests.crm.factories import CustomerFactory
+
+    tallinn = zoneinfo.ZoneInfo("Europe/Tallinn")
+    customer = CustomerFactory(time_zone="Europe/Tallinn")
+    topic = Topic.objects.get(code="promotion")
+    assert topic.urgency == Topic.Urgency.FLEXIBLE
+    monday = datetime.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # Monday 10:00 in Tallinn
+    preference = Preference(
+        customer=customer, weekdays=[5], window_start=datetime.time(10), window_end=datetime.time(18)
+    )  # Saturdays only
+    deadline = monday + datetime.timedelta(hours=71)  # Thursday 09:00, before its window: no Saturday either
+
+    slot, reason = schedule_slot(
+        customer=customer, topic=topic, channel="email", preference=preference, earliest=monday, deadline=deadline
+    )
+
+    assert reason == ""
+    # Wednesday's window closes at 18:00: its last minute, 17:59 local (14:59 UTC), is the last slot.
+    assert slot == datetime.datetime(2026, 6, 3, 14, 59, tzinfo=UTC)
+    assert slot.astimezone(tallinn).weekday() == 2
+    # With a Saturday before the deadline the wish holds.
+    slot, _ = schedule_slot(
+        customer=customer,
+        topic=topic,
+        channel="email",
+        preference=preference,
+        earliest=monday,
+        deadline=monday + datetime.timedelta(days=6),
+    )
+    assert slot.astimezone(tallinn).weekday() == 5
+    assert Notification.Reason.DEADLINE  # the reason still exists for when no slot at all fits
