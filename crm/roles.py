@@ -10,7 +10,8 @@ walks every admin URL as every role against it. Change it only with a new migrat
 | ----------------------- | ------------------------------------------------------------------------ |
 | customer service        | every store's customers (view, change), interactions, callbacks;         |
 |                         | bonus accounts and ledger (view), adjust points, resolve disputes;       |
-|                         | messages and "why (not)?", preferences (change), consent history,        |
+|                         | messages and "why (not)?" (cancel, send now, resend), preferences        |
+|                         | (change), consent history,                                               |
 |                         | suppressions (lift), inbound messages, delivery events; survey answers   |
 | marketing               | segments; topics, message templates, unsubscribe reasons and feedback;   |
 |                         | surveys and their questions, results, CSV export, inviting a segment;    |
@@ -55,6 +56,7 @@ ROLES: dict[str, frozenset[str] | str] = {
             "loyalty.view_dispute",
             "loyalty.change_dispute",
             "notifications.view_notification",
+            "notifications.change_notification",
             "notifications.view_why",
             "notifications.view_preference",
             "notifications.change_preference",

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from pathlib import Path
 
 from anymail.signals import EventType
@@ -40,6 +41,7 @@ from notifications.models import (
     UnsubscribeFeedback,
     UnsubscribeReason,
 )
+from notifications.outbox import controls
 from notifications.outbox.replan import PREFERENCE_CHANGE, queued_notifications_replan
 from notifications.preferences.services import PLANNING_FIELDS
 from notifications.selectors import customer_consent_history, customer_notifications, unsubscribe_analytics
@@ -205,12 +207,62 @@ class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
     list_select_related = ["customer", "topic"]
     ordering = ["-id"]
     readonly_fields = [f.name for f in Notification._meta.fields]
+    actions = ["cancel_queued", "send_now", "resend_failed"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def _control(self, request, queryset, control, done: str, none: str) -> None:
+        before = {row.pk: row for row in queryset.only("pk", "status", "send_at", "customer", "topic", "channel")}
+        count = control(list(before), staff=request.user.get_username())
+        after = Notification.objects.filter(pk__in=list(before)).values_list("pk", "status", "send_at")
+        changed = defaultdict(list)  # (status before, status after) → the rows that changed so
+        for pk, status, send_at in after:
+            if (status, send_at) != (before[pk].status, before[pk].send_at):
+                changed[(before[pk].status, status)].append(before[pk])
+        for (old, new), rows in changed.items():
+            audit_record_many(
+                request=request, action=AuditEntry.Action.CHANGE, objects=rows, changes={"status": [old, new]}
+            )
+        if count:
+            self.message_user(request, done % {"count": count, "selected": len(before)}, admin_messages.SUCCESS)
+        else:
+            self.message_user(request, none, admin_messages.WARNING)
+
+    @admin.action(description=_("Cancel the selected queued messages"), permissions=["change"])
+    def cancel_queued(self, request, queryset):
+        self._control(
+            request,
+            queryset,
+            controls.queued_cancel,
+            _("%(count)s of %(selected)s selected messages cancelled (the others were not queued)."),
+            _("None of the selected messages is queued: nothing was cancelled."),
+        )
+
+    @admin.action(
+        description=_("Send the selected queued messages now (the rules still apply)"), permissions=["change"]
+    )
+    def send_now(self, request, queryset):
+        self._control(
+            request,
+            queryset,
+            controls.queued_send_now,
+            _("%(count)s of %(selected)s selected messages are due now; consent, quiet hours and caps still apply."),
+            _("None of the selected messages is queued: nothing to send now."),
+        )
+
+    @admin.action(description=_("Resend the selected failed messages"), permissions=["change"])
+    def resend_failed(self, request, queryset):
+        self._control(
+            request,
+            queryset,
+            controls.failed_resend,
+            _("%(count)s of %(selected)s selected messages queued again (the others had not failed)."),
+            _("None of the selected messages failed: nothing was resent."),
+        )
 
     def search_also(self, term):
         # notif_occasion_idx serves the prefix; the provider's id is looked up through the delivery

@@ -244,6 +244,7 @@ class Notification(models.Model):
         PROVIDER_ERROR = "provider_error", _("the provider refused or failed")
         SUPPRESSED_CONTACT = "suppressed_contact", _("contact point bounced or complained")
         COALESCED = "coalesced", _("combined into another message due at the same time")
+        BY_STAFF = "by_staff", _("cancelled by staff")
 
     # Indexed through notif_cap_idx (customer first), not on its own: every index slows the outbox's writes.
     customer = models.ForeignKey(

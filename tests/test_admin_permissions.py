@@ -96,6 +96,10 @@ ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("notifications.letterbatch", "mark_posted"): frozenset({"notifications.change_letterbatch"}),
     ("axes.accessattempt", "cleanup_expired_attempts"): frozenset({"axes.delete_accessattempt"}),
     **{
+        ("notifications.notification", name): frozenset({"notifications.change_notification"})
+        for name in ("cancel_queued", "send_now", "resend_failed")
+    },
+    **{
         ("django_celery_beat.periodictask", name): frozenset({"django_celery_beat.change_periodictask"})
         for name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
     },
