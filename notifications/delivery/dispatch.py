@@ -44,7 +44,7 @@ from notifications.models import (
 from notifications.outbox.claim import WAITING, Claim, Outcome, claim, record
 from notifications.outbox.planning import contact_point, suppressed_contacts
 from notifications.scheduling.rules import recent_counted_sends, schedule_slot, weekly_cap, window_for
-from notifications.scheduling.slots import next_slot
+from notifications.scheduling.slots import last_slot, next_slot
 
 logger = logging.getLogger(__name__)
 Status = Notification.Status
@@ -205,13 +205,10 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     # Quiet hours and the customer's window (and weekdays for flexible topics), now.
     window = window_for(topic, channel, preference)
     flexible = topic.urgency == Topic.Urgency.FLEXIBLE
-    slot = next_slot(
-        earliest=now,
-        zone=customer.zone,
-        window=window,
-        deadline=row.deadline,
-        weekdays=(preference.weekdays if preference and flexible else None),
-    )
+    weekdays = preference.weekdays if preference and flexible else None
+    slot = next_slot(earliest=now, zone=customer.zone, window=window, deadline=row.deadline, weekdays=weekdays)
+    if slot is None and weekdays:  # no preferred weekday before the deadline: the last slot, as planned
+        slot = last_slot(earliest=now, zone=customer.zone, window=window, deadline=row.deadline)
     if slot is None:
         return done(Status.SUPPRESSED, Reason.QUIET_HOURS if window is None else Reason.DEADLINE)
     if slot > now + ON_TIME:

@@ -214,3 +214,34 @@ def test_a_preferred_weekday_beyond_the_deadline_takes_the_last_slot_instead_of_
     )
     assert slot.astimezone(tallinn).weekday() == 5
     assert Notification.Reason.DEADLINE  # the reason still exists for when no slot at all fits
+
+
+def test_a_promotion_for_a_saturday_person_goes_on_wednesday_evening_when_saturday_is_past_its_deadline(
+    db, time_machine, mailoutbox
+):
+    """End to end: planned in the last slot before the deadline, and sent then (the dispatcher agrees)."""
+    from notifications.consent.services import consent_record
+    from notifications.delivery.dispatch import drain
+    from notifications.models import Notification, Preference, Topic
+    from notifications.outbox.write import notify
+    from tests.crm.factories import CustomerFactory
+
+    monday = datetime.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # 10:00 in Tallinn
+    time_machine.move_to(monday, tick=False)
+    customer = CustomerFactory(time_zone="Europe/Tallinn", email="mari@example.ee")
+    Preference.objects.create(
+        customer=customer, weekdays=[5], window_start=datetime.time(10), window_end=datetime.time(18)
+    )
+    consent_record(customer=customer, channel="email", action="granted", source="survey")
+    promotion = Topic.objects.get(code="promotion")
+    Topic.objects.filter(pk=promotion.pk).update(deadline_hours=71)  # Thursday 09:00: no Saturday before it
+
+    [row] = [r for r in notify(customer=customer, topic="promotion", context={"title": "Sale", "text": "x"},
+                               dedupe_key="sat") if r.channel == "email"]  # fmt: skip
+    assert row.status == Notification.Status.SCHEDULED
+    assert row.send_at == datetime.datetime(2026, 6, 3, 14, 59, tzinfo=UTC)  # Wednesday 17:59 in Tallinn
+
+    time_machine.move_to(row.send_at, tick=False)
+    drain(channel="email")
+    row.refresh_from_db()
+    assert row.status == Notification.Status.SENT and len(mailoutbox) == 1
