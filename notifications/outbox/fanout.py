@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, Max, Min, Q, QuerySet
+from django.db.models import CharField, JSONField, Max, Min, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -307,15 +307,26 @@ def notify_many(
 def _read(query: QuerySet) -> list[tuple]:
     """The rows of a values_list query straight from the cursor, in one fetch.
 
-    Its JSON columns (the preference's) stay text: the planner parses each distinct value once.
+    JSON columns (the preference's) stay text: the planner parses each distinct value once. Other
+    columns go through the backend's converters, if it has any (SQLite's times and dates; none on
+    PostgreSQL, whose driver returns Python values).
     """
+    compiler = query.query.get_compiler(using=query.db)
     try:
-        sql, params = query.query.get_compiler(using=query.db).as_sql()
+        sql, params = compiler.as_sql()
     except EmptyResultSet:  # e.g. pk__in=[]: the query would match nothing
         return []
+    converters = {
+        position: (convs, expression)
+        for position, (convs, expression) in compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]]
+        ).items()
+        if not isinstance(expression.output_field, JSONField)
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    return [tuple(row) for row in compiler.apply_converters(rows, converters)] if converters else rows
 
 
 def _suppressed(first: int, last: int) -> set[tuple[str, str]]:
