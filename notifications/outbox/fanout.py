@@ -1,11 +1,15 @@
 """Fan-out: the same occasion for many customers (a campaign, a survey invitation), set-based.
 
-Per chunk of customers: one query reads what planning needs of them and their preferences (no
-model instances, the phone as stored), one reads their consent, one their suppressed contact
-points, one the rows an earlier run with the same dedupe prefix wrote. Planning is the same
-code ``notify`` uses (``plan_channels``, ``schedule_slot``), and a slot is computed once per
-distinct (zone, channel, window, weekdays, pause, learned hour): most customers share one.
-On PostgreSQL the rows go in with ``COPY``; elsewhere with one bulk insert per chunk.
+The caller's queryset is walked in ranges of ids sized by the members' density (each read costs
+its chunk, never the rest of the table). Per chunk: one query reads what planning needs of the
+customers and their preferences (no model instances, the phone as stored, one fetch), one their
+consent, one their suppressed contact points; once per call, one reads the occasions an earlier
+run with the same dedupe prefix wrote. Planning is the same code ``notify`` uses
+(``plan_channels``, ``schedule_slot``): customers with no consent events and nothing suppressed
+share one outcome per distinct (state, contact points, zone, preferences), computed once, and a
+slot is computed once per distinct (zone, channel, window, weekdays, pause, learned hour). On
+PostgreSQL the rows go in with ``COPY``, each outcome's text formatted once and sent in pieces;
+elsewhere with one bulk insert per chunk.
 """
 
 import datetime

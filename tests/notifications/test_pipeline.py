@@ -439,9 +439,11 @@ def test_the_outbox_row_rolls_back_with_the_sale(customer, store_factory):
     assert not BonusLot.objects.filter(account__customer=customer).exists()
 
 
+@pytest.mark.parametrize("chunk_size", [3, 10_000])
 @pytest.mark.parametrize("topic", ["promotion", "bonus-credited", "service", "greeting"])
-def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic):
-    """The set-based fan-out shares its slots between customers; the outcome must be notify's, customer by customer."""
+def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic, chunk_size):
+    """The set-based fan-out shares its plans and slots between customers and reads consent and
+    suppressions per chunk; the outcome must be notify's, customer by customer."""
     from notifications.models import ContactSuppression
     from notifications.outbox.fanout import notify_many
 
@@ -476,7 +478,8 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
     ContactSuppression.objects.create(channel="email", address=customers[2].email, reason="hard bounce")
     from crm.models import Customer
 
-    notify_many(customers=Customer.objects.all(), topic=topic, context={"text": "x"}, dedupe_prefix="many")
+    many = Customer.objects.all()
+    notify_many(customers=many, topic=topic, context={"text": "x"}, dedupe_prefix="many", chunk_size=chunk_size)
     for customer in customers:
         notify(customer=customer, topic=topic, context={"text": "x"}, dedupe_key=f"one:{customer.pk}")
 
