@@ -439,9 +439,11 @@ def test_the_outbox_row_rolls_back_with_the_sale(customer, store_factory):
     assert not BonusLot.objects.filter(account__customer=customer).exists()
 
 
+@pytest.mark.parametrize("chunk_size", [3, 10_000])
 @pytest.mark.parametrize("topic", ["promotion", "bonus-credited", "service", "greeting"])
-def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic):
-    """The set-based fan-out shares its slots between customers; the outcome must be notify's, customer by customer."""
+def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, time_machine, topic, chunk_size):
+    """The set-based fan-out shares its plans and slots between customers and reads consent and
+    suppressions per chunk; the outcome must be notify's, customer by customer."""
     from notifications.models import ContactSuppression
     from notifications.outbox.fanout import notify_many
 
@@ -476,7 +478,8 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
     ContactSuppression.objects.create(channel="email", address=customers[2].email, reason="hard bounce")
     from crm.models import Customer
 
-    notify_many(customers=Customer.objects.all(), topic=topic, context={"text": "x"}, dedupe_prefix="many")
+    many = Customer.objects.all()
+    notify_many(customers=many, topic=topic, context={"text": "x"}, dedupe_prefix="many", chunk_size=chunk_size)
     for customer in customers:
         notify(customer=customer, topic=topic, context={"text": "x"}, dedupe_key=f"one:{customer.pk}")
 
@@ -486,6 +489,30 @@ def test_fan_out_plans_each_customer_exactly_as_notify_does(customer_factory, ti
 
     for customer in customers:
         assert outcome("many", customer) == outcome("one", customer), customer.time_zone
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 4, 50])
+def test_fan_out_walks_sparse_members_in_chunks_and_plans_each_once(customer_factory, chunk_size):
+    """Chunks are ranges of ids sized by the members' density: across runs of non-members and a dense
+    tail, every member is planned exactly once, whatever the chunk size."""
+    from crm.models import Customer
+    from notifications.outbox.fanout import notify_many
+
+    customers = customer_factory.create_batch(40)
+    chosen = [c for i, c in enumerate(customers) if i in (0, 1, 9, 17, 18) or i >= 30]
+    for customer in chosen[:3]:
+        preference_update(customer=customer)  # a preference row, nothing set
+    members = Customer.objects.filter(pk__in=[c.pk for c in chosen])
+    report = notify_many(customers=members, topic="service", context={}, dedupe_prefix="sparse", chunk_size=chunk_size)
+    written = sorted(
+        Notification.objects.filter(dedupe_key__startswith="sparse:").values_list("customer_id", flat=True)
+    )
+    assert written == sorted(c.pk for c in chosen)
+    assert (report.customers, report.queued, report.rows_written) == (len(chosen), len(chosen), len(chosen))
+    again = notify_many(customers=members, topic="service", context={}, dedupe_prefix="sparse", chunk_size=chunk_size)
+    assert (again.customers, again.already_present, again.rows_written) == (len(chosen), len(chosen), 0)
+    nobody = notify_many(customers=Customer.objects.none(), topic="service", context={}, dedupe_prefix="none")
+    assert (nobody.customers, nobody.rows_written) == (0, 0)
 
 
 def test_an_occasion_is_planned_once_even_after_its_row_moved_channel(customer_factory, time_machine):
