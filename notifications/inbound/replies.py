@@ -96,15 +96,22 @@ def inbound_process(inbound_id: int) -> bool:
     return True
 
 
-def _sms_process(inbound: InboundMessage) -> None:
-    customer = customer_find(phone=inbound.sender)
+def _keyword_process(
+    inbound: InboundMessage, *, phone: str, channel: str, summary: str, medium: str, on_start=None
+) -> None:
+    """A reply on ``channel``: STOP/START change consent there (``on_start(customer)`` first, on a
+    START), HELP is answered, anything else is kept as an interaction (``summary`` with %(text)s);
+    confirmations name ``medium``."""
+    customer = customer_find(phone=phone)
     action, topic_code = keywords.parse(inbound.body)
     topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
     inbound.customer, inbound.action, inbound.topic = customer, action, topic
     if customer is not None and action in ("stop", "start"):
+        if action == "start" and on_start is not None:
+            on_start(customer)
         consent_record(
             customer=customer,
-            channel=Channel.SMS,
+            channel=channel,
             topic=topic,
             action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
             source=ConsentEvent.Source.KEYWORD,
@@ -113,12 +120,21 @@ def _sms_process(inbound: InboundMessage) -> None:
     if action == "other":
         if customer is not None:
             interaction_record(
-                customer=customer,
-                kind=Interaction.Kind.MESSAGE,
-                summary=_("SMS from the customer: %(text)s") % {"text": inbound.body},
+                customer=customer, kind=Interaction.Kind.MESSAGE, summary=summary % {"text": inbound.body}
             )
     else:
-        inbound.reply = _reply_text(action, topic, customer.language if customer else settings.LANGUAGE_CODE)
+        language = customer.language if customer else settings.LANGUAGE_CODE
+        inbound.reply = _reply_text(action, topic, language).replace("SMS", medium)
+
+
+def _sms_process(inbound: InboundMessage) -> None:
+    _keyword_process(
+        inbound,
+        phone=inbound.sender,
+        channel=Channel.SMS,
+        summary=_("SMS from the customer: %(text)s"),
+        medium="SMS",
+    )
 
 
 def telegram_update_handle(update: dict) -> InboundMessage | None:
@@ -224,32 +240,19 @@ def whatsapp_message_handle(*, message_id: str, sender: str, body: str, payload:
 
 
 def _whatsapp_process(inbound: InboundMessage) -> None:
-    customer = customer_find(phone=inbound.sender.removeprefix("whatsapp:"))
-    action, topic_code = keywords.parse(inbound.body)
-    topic = Topic.objects.filter(code=topic_code).first() if topic_code else None
-    inbound.customer, inbound.action, inbound.topic = customer, action, topic
-    if customer is not None and action in ("stop", "start"):
-        if action == "start":
-            # Writing START to us on WhatsApp is the customer's own opt-in to this messenger.
-            Preference.objects.update_or_create(customer=customer, defaults={"messenger": "whatsapp"})
-        consent_record(
-            customer=customer,
-            channel=Channel.MESSENGER,
-            topic=topic,
-            action=ConsentEvent.Action.WITHDRAWN if action == "stop" else ConsentEvent.Action.GRANTED,
-            source=ConsentEvent.Source.KEYWORD,
-            wording=inbound.body[:500],
-        )
-    if action == "other":
-        if customer is not None:
-            interaction_record(
-                customer=customer,
-                kind=Interaction.Kind.MESSAGE,
-                summary=_("WhatsApp message from the customer: %(text)s") % {"text": inbound.body},
-            )
-    else:
-        language = customer.language if customer else settings.LANGUAGE_CODE
-        inbound.reply = _reply_text(action, topic, language).replace("SMS", "WhatsApp")
+    _keyword_process(
+        inbound,
+        phone=inbound.sender.removeprefix("whatsapp:"),
+        channel=Channel.MESSENGER,
+        summary=_("WhatsApp message from the customer: %(text)s"),
+        medium="WhatsApp",
+        on_start=_whatsapp_opt_in,
+    )
+
+
+def _whatsapp_opt_in(customer) -> None:
+    """Writing START to us on WhatsApp is the customer's own opt-in to this messenger."""
+    Preference.objects.update_or_create(customer=customer, defaults={"messenger": "whatsapp"})
 
 
 def inbound_reply_send(inbound_id: int) -> bool:
