@@ -7,6 +7,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from crm.roles import roles_sync_after_migrate
+
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="crm.roles_sync_after_migrate")
         from django.contrib.postgres.indexes import OpClass
         from django.db.models import OrderBy
         from django.db.models.functions import Collate

@@ -89,6 +89,10 @@ ROLES: dict[str, frozenset[str] | str] = {
             "notifications.add_unsubscribereason",
             "notifications.change_unsubscribereason",
             "notifications.view_unsubscribefeedback",
+            "notifications.view_holidaygreeting",
+            "notifications.add_holidaygreeting",
+            "notifications.change_holidaygreeting",
+            "notifications.delete_holidaygreeting",
             "surveys.view_survey",
             "surveys.add_survey",
             "surveys.change_survey",
@@ -133,12 +137,17 @@ ROLES: dict[str, frozenset[str] | str] = {
 }
 
 
-def roles_sync(apps) -> None:
+def roles_sync(apps, *, strict: bool = False) -> None:
     """Create the groups and give each exactly its permissions (run again, it changes nothing).
 
-    ``apps`` is a migration's app registry. A group's permissions are set, not added to: a right
-    added to a role by hand is taken back by the next sync, so the matrix above stays the truth.
-    A permission named here that does not exist stops the migration (a typo grants nothing silently).
+    ``apps`` is an app registry: a migration's, or the live one after all migrations ran. A
+    group's permissions are set, not added to: a right added to a role by hand is taken back by
+    the next sync, so the matrix above stays the truth.
+
+    A migration sees the permissions of its moment: one the matrix names that an app adds later
+    is left out there (``strict=False``), and granted by the sync that runs after every
+    ``migrate`` (``roles_sync_after_migrate``), which is strict: a permission named here that
+    does not exist at all stops it (a typo grants nothing silently).
     """
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
@@ -149,11 +158,26 @@ def roles_sync(apps) -> None:
             permissions = list(by_name.values())
         else:
             missing = sorted(wanted - by_name.keys())
-            if missing:
+            if missing and strict:
                 raise LookupError(f"Role {name!r} names permissions that do not exist: {missing}")
-            permissions = [by_name[codename] for codename in sorted(wanted)]
+            permissions = [by_name[codename] for codename in sorted(wanted - set(missing))]
         group, _created = group_model.objects.get_or_create(name=name)
         group.permissions.set(permissions)
+
+
+def roles_sync_after_migrate(sender, app_config=None, apps=None, using="default", **kwargs) -> None:
+    """post_migrate (sent once per app; acts on crm's): the roles, as the matrix says, now.
+
+    The content types and permissions of every app are made first (Django would make the other
+    apps' later in the same round), so a role that names a new model's permission gets it the
+    first ``migrate`` after the model appears, without a migration of its own.
+    """
+    from django.apps import apps as live_apps
+
+    if sender.label != "crm":
+        return
+    permissions_create(live_apps)
+    roles_sync(live_apps, strict=True)
 
 
 def permissions_create(apps) -> None:

@@ -1,8 +1,13 @@
 """Reads shared by the admin, the API and tasks."""
 
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+
 import phonenumbers
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from crm.models import Customer, Interaction
 from crm.normalization import phone_or_none
@@ -86,3 +91,26 @@ def customer_ids_matching(term: str, *, limit: int = 1000) -> list[int]:
     the table's customer index, where ``customer_id IN (SELECT …)`` would make PostgreSQL read every row.
     """
     return list(customer_search(term).order_by("-pk").values_list("pk", flat=True)[:limit])
+
+
+def _birthday_on(day: datetime.date) -> Q:
+    """Born on this day of the year; on 28 February of a common year, those born on 29 February too."""
+    birthdays = Q(birth_date__month=day.month, birth_date__day=day.day)
+    leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
+    if day.month == 2 and day.day == 28 and not leap:
+        birthdays |= Q(birth_date__month=2, birth_date__day=29)
+    return birthdays
+
+
+def local_days(now: datetime.datetime | None = None) -> Iterator[tuple[str, datetime.date]]:
+    """Each time zone active customers live in, with the date it is there at ``now`` (one query)."""
+    now = now or timezone.now()
+    zones = Customer.objects.filter(is_active=True).order_by().values_list("time_zone", flat=True).distinct()
+    for zone_name in sorted(zones):
+        yield zone_name, now.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+
+
+def customers_with_birthday(*, now: datetime.datetime | None = None) -> Iterator[tuple[datetime.date, QuerySet]]:
+    """Per time zone, the local date and the active customers whose birthday it is there at ``now``."""
+    for zone_name, day in local_days(now):
+        yield day, Customer.objects.filter(_birthday_on(day), is_active=True, time_zone=zone_name)

@@ -271,7 +271,7 @@ class PosApiKeyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "code", "min_spend", "earn_rate"]
+    list_display = ["name", "code", "min_spend", "earn_rate", "birthday_gift_points", "holiday_gift_points"]
 
 
 @admin.register(EarningRule)

@@ -24,6 +24,17 @@ class Tier(models.Model):
         default=1,
         help_text=_("Base points per unit of the base currency, before multipliers"),
     )
+    birthday_gift_points = models.PositiveIntegerField(
+        _("birthday gift"),
+        null=True,
+        blank=True,
+        help_text=_("Points credited on the customer's birthday; empty: the programme's default, 0: a greeting only"),
+    )
+    holiday_gift_points = models.PositiveIntegerField(
+        _("holiday gift"),
+        default=0,
+        help_text=_("Points credited with a holiday greeting that offers a gift; 0: a greeting only"),
+    )
 
     class Meta:
         verbose_name = _("tier")

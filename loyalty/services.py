@@ -12,19 +12,20 @@ every account ``earned − taken back − spent − expired == balance − debt`
 """
 
 import datetime
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Max, OuterRef, Q, Sum
+from django.db.models import Exists, Max, OuterRef, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.sql import columns, from_row, insert_parts, select_list
 from crm.models import Customer, Store
+from crm.selectors import customers_with_birthday
 from loyalty import signals
 from loyalty.models import (
     BonusAccount,
@@ -632,9 +633,21 @@ def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: s
 
 
 def gift_grant(
-    *, customer: Customer, points: int, reason: str, source: str, key: str, valid_days: int | None = None
+    *,
+    customer: Customer,
+    points: int,
+    reason: str,
+    source: str,
+    key: str,
+    valid_days: int | None = None,
+    occasion: str = "",
+    occasion_name: str = "",
 ) -> BonusTransaction | None:
-    """Credit gift points once per (source, key); returns None if that gift was already given."""
+    """Credit gift points once per (source, key); returns None if that gift was already given.
+
+    ``occasion`` ("birthday", "holiday", ...) and its ``occasion_name`` (the holiday's name) travel
+    with the bonus event, so the message that follows greets for the occasion.
+    """
     if points <= 0:
         raise LoyaltyError(_("A gift must be at least one point."), field="points")
     now = timezone.now()
@@ -663,6 +676,8 @@ def gift_grant(
                 occurred_at=now,
                 transaction_ids=(tx.pk,),
                 expires_at=tx.lot.expires_at,
+                occasion=occasion,
+                occasion_name=occasion_name,
             )
     except IntegrityError as exc:
         if "loyalty_tx_unique_idempotency_key" in str(exc):
@@ -818,25 +833,24 @@ def expiry_warnings_send(*, now: datetime.datetime | None = None) -> int:
     return events
 
 
+def birthday_gift_points() -> Coalesce:
+    """Each customer's birthday gift: their tier's, else the programme's default (a tier may say 0)."""
+    return Coalesce("bonus_account__tier__birthday_gift_points", Value(settings.LOYALTY_BIRTHDAY_GIFT_POINTS))
+
+
 def birthday_gifts_grant(*, now: datetime.datetime | None = None) -> int:
     """Credit the birthday gift to customers whose birthday it is in their own time zone.
 
-    Once per customer per year (the gift's key is the year); run it hourly.
+    The gift's size is the customer's tier's (``Tier.birthday_gift_points``), else
+    ``LOYALTY_BIRTHDAY_GIFT_POINTS``; the message it causes is a birthday greeting. Once per
+    customer per year (the gift's key is the year); run it hourly.
     """
-    now = now or timezone.now()
-    points = settings.LOYALTY_BIRTHDAY_GIFT_POINTS
-    if points <= 0:
-        return 0
     granted = 0
-    zones = Customer.objects.filter(is_active=True, birth_date__isnull=False).values_list("time_zone", flat=True)
-    for zone_name in sorted(set(zones)):
-        local_day = now.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
-        birthdays = Q(birth_date__month=local_day.month, birth_date__day=local_day.day)
-        if local_day.month == 2 and local_day.day == 28 and not _is_leap(local_day.year):
-            birthdays |= Q(birth_date__month=2, birth_date__day=29)
+    for local_day, birthdays in customers_with_birthday(now=now):
         year = local_day.year
         customers = (
-            Customer.objects.filter(birthdays, is_active=True, time_zone=zone_name)
+            birthdays.annotate(gift=birthday_gift_points())
+            .filter(gift__gt=0)
             .exclude(
                 bonus_account__transactions__source="system:birthday",
                 bonus_account__transactions__idempotency_key__endswith=f":{year}",
@@ -846,17 +860,14 @@ def birthday_gifts_grant(*, now: datetime.datetime | None = None) -> int:
         for customer in customers.iterator(chunk_size=500):
             if gift_grant(
                 customer=customer,
-                points=points,
+                points=customer.gift,
                 reason=_("Birthday gift"),
                 source="system:birthday",
                 key=f"{customer.pk}:{year}",
+                occasion="birthday",
             ):
                 granted += 1
     return granted
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 # --- Disputes -------------------------------------------------------------------------------------

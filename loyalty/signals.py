@@ -38,6 +38,9 @@ class BonusEvent:
     days_left: int | None = None  # for expiry warnings
     days_before: int | None = None  # the warning offset that fired
     lot_ids: tuple[int, ...] = field(default=())
+    # What a gift celebrates ("birthday", "holiday") and its name (the holiday's, in the customer's language).
+    occasion: str = ""
+    occasion_name: str = ""
     # The customer when the sender has it loaded already (a POS sale): receivers need not read it again.
     customer: Customer | None = field(default=None, compare=False, repr=False)
 

@@ -27,11 +27,13 @@ from crm.normalization import phone_or_none
 from crm.selectors import customer_ids_matching
 from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
 from notifications.delivery.rendering import RenderError, render
+from notifications.greetings import upcoming_holidays
 from notifications.models import (
     Channel,
     ConsentEvent,
     ContactSuppression,
     DeliveryEvent,
+    HolidayGreeting,
     InboundMessage,
     LetterBatch,
     MessageTemplate,
@@ -465,3 +467,49 @@ class UnsubscribeFeedbackAdmin(ReadOnlyModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "analytics": unsubscribe_analytics()}
         return super().changelist_view(request, extra_context)
+
+
+class HolidayGreetingForm(forms.ModelForm):
+    class Meta:
+        model = HolidayGreeting
+        fields = ["country", "holiday", "with_gift", "is_active"]
+
+    def clean(self):
+        """The holiday must be one the country's calendar knows, or it would never come."""
+        data = super().clean()
+        country, holiday = (data.get("country") or "").upper(), data.get("holiday") or ""
+        if not country or not holiday:
+            return data
+        try:
+            upcoming = upcoming_holidays(country)
+        except NotImplementedError:
+            self.add_error(
+                "country", _("There is no holiday calendar for the country “%(country)s”.") % {"country": country}
+            )
+            return data
+        names = sorted({name for _day, name in upcoming})
+        if holiday not in names:
+            self.add_error(
+                "holiday",
+                _("“%(holiday)s” is not a holiday in %(country)s. Its holidays: %(names)s.")
+                % {"holiday": holiday, "country": country, "names": ", ".join(names)},
+            )
+        data["country"] = country
+        return data
+
+
+@admin.register(HolidayGreeting)
+class HolidayGreetingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The holidays greeted early on the day in each customer's zone (birthdays are always greeted)."""
+
+    form = HolidayGreetingForm
+    list_display = ["holiday", "country", "next_date", "with_gift", "is_active"]
+    list_filter = ["country", "is_active"]
+
+    @admin.display(description=_("next date"))
+    def next_date(self, obj):
+        try:
+            dates = [day for day, name in upcoming_holidays(obj.country) if name == obj.holiday]
+        except NotImplementedError:
+            dates = []
+        return dates[0] if dates else "—"

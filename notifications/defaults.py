@@ -73,6 +73,20 @@ TOPICS = [
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, "", False),
     ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, "", False),
     ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], True, 24, "", False),
+    # Sent at the start of the customer's window on the day; not the day after (16 h from midnight).
+    (
+        "birthday-greeting",
+        "Birthday greeting",
+        "marketing",
+        "timely",
+        ["email"],
+        ["sms", "postal"],
+        True,
+        16,
+        "",
+        False,
+    ),
+    ("holiday-greeting", "Holiday greeting", "marketing", "timely", ["email"], ["sms", "postal"], True, 16, "", False),
     ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], True, 240, "", False),
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, "", False),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, "", False),
@@ -148,6 +162,21 @@ TEMPLATES = {
         "{{ teaser|default:text }}",
     ),
     "greeting": ("{{ title|default:'Greetings' }}", "Dear {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
+    "birthday-greeting": (
+        "Happy birthday, {{ customer.first_name }}!",
+        "Dear {{ customer.first_name }},\n\nHappy birthday from all of us!"
+        "{% if points %} We have credited {{ points }} gift points to your account: your balance is "
+        "{{ balance }} points.{% endif %}\n\nHave a wonderful day.",
+        "Happy birthday, {{ customer.first_name }}!{% if points %} +{{ points }} gift points, "
+        "balance {{ balance }}.{% endif %}",
+    ),
+    "holiday-greeting": (
+        "{{ holiday|capfirst }}: best wishes from us",
+        "Dear {{ customer.first_name }},\n\n{{ holiday|capfirst }}: warm wishes from all of us!"
+        "{% if points %} A gift of {{ points }} points is on your account: your balance is {{ balance }} points."
+        "{% endif %}",
+        "{{ holiday|capfirst }}: best wishes!{% if points %} +{{ points }} gift points, balance {{ balance }}.{% endif %}",
+    ),
     "company-event": ("{{ title|default:'Join us' }}", "Hello {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
     "survey-invitation": (
         "{{ title|default:'Tell us what you want to hear about' }}",

@@ -539,3 +539,30 @@ def topic_by_code(code: str) -> Topic:
 
 def topic_by_id(topic_id: int) -> Topic | None:
     return next((topic for topic in _TOPICS.get().values() if topic.pk == topic_id), None)
+
+
+class HolidayGreeting(models.Model):
+    """A public holiday the shop greets its customers on, early on the day in their own time.
+
+    The holiday is named as the ``holidays`` library names it in English for the country; the
+    date follows the library each year (Easter, Midsummer, ...). With a gift, each customer's tier
+    says how many points (``Tier.holiday_gift_points``); a tier with 0 gets the greeting alone.
+    """
+
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 code, e.g. EE"))
+    holiday = models.CharField(
+        _("holiday"), max_length=100, help_text=_("As the holiday calendar names it in English, e.g. Christmas Eve")
+    )
+    with_gift = models.BooleanField(
+        _("with a gift"), default=False, help_text=_("Credit each customer the holiday gift of their tier")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("holiday greeting")
+        verbose_name_plural = _("holiday greetings")
+        ordering = ["country", "holiday"]
+        constraints = [models.UniqueConstraint(fields=["country", "holiday"], name="notif_holiday_greeting_unique")]
+
+    def __str__(self):
+        return f"{self.holiday} ({self.country})"

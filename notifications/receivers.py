@@ -18,6 +18,8 @@ TOPIC_FOR = {
     "expired": "bonus-expired",
     "gifted": "gift",
 }
+# A gift for an occasion is that occasion's greeting, with the points in it.
+OCCASION_TOPIC = {"birthday": "birthday-greeting", "holiday": "holiday-greeting"}
 
 
 def event_context(event: BonusEvent) -> dict:
@@ -30,6 +32,7 @@ def event_context(event: BonusEvent) -> dict:
         "store_id": event.store_id,
         "transaction_ids": list(event.transaction_ids),
         "lot_ids": list(event.lot_ids),
+        **({"holiday": event.occasion_name} if event.occasion_name else {}),
     }
 
 
@@ -38,7 +41,7 @@ def on_bonus_event(sender, event: BonusEvent, **kwargs) -> None:
     customer = event.customer or Customer.objects.get(pk=event.customer_id)
     notify(
         customer=customer,
-        topic=TOPIC_FOR[event.kind],
+        topic=OCCASION_TOPIC.get(event.occasion) or TOPIC_FOR[event.kind],
         context=event_context(event),
         dedupe_key=event.dedupe_key,
         new_occasion=event.is_new,

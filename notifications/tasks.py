@@ -10,6 +10,7 @@ from django.conf import settings
 from config.celery import nudge
 from notifications.delivery import dispatch
 from notifications.delivery.channels import ProviderError
+from notifications.greetings import greetings_send
 from notifications.inbound.events import delivery_event_process
 from notifications.inbound.replies import inbound_reply_send
 from notifications.inbound.sweep import inbound_sweep
@@ -60,3 +61,9 @@ def inbound_sweep_task() -> dict:
 @shared_task
 def learn_send_times_task() -> int:
     return best_hours_learn()
+
+
+@shared_task
+def greetings_task() -> int:
+    """Beat, hourly: birthday and holiday greetings where the day has begun (the tier's gift with them)."""
+    return greetings_send()

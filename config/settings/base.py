@@ -238,7 +238,11 @@ BEAT_JOBS = {
     "heartbeat": {"task": "crm.tasks.heartbeat_task", "every_seconds": 60},
     "expire bonus lots": {"task": "loyalty.tasks.expire_lots_task", "every_seconds": 15 * 60},
     "warn before bonus expiry": {"task": "loyalty.tasks.warn_expiring_task", "every_seconds": 60 * 60},
-    "birthday gifts": {"task": "loyalty.tasks.birthday_gifts_task", "every_seconds": 60 * 60},
+    "birthday and holiday greetings": {
+        "task": "notifications.tasks.greetings_task",
+        "every_seconds": 60 * 60,
+        "description": "Early on the day in each customer's zone; a gift where the tier offers one.",
+    },
     "recount rolling-year spend and tiers": {
         "task": "loyalty.tasks.rolling_year_recount_task",
         "every_seconds": 24 * 60 * 60,
