@@ -167,6 +167,7 @@ BRAND_SENDER_EMAIL = env("BRAND_SENDER_EMAIL", default="hello@cornershop.example
 BRAND_SMS_SENDER_ID = env("BRAND_SMS_SENDER_ID", default="CornerShop")  # alphanumeric, <= 11 chars
 BRAND_CONTACT_PHONE = env("BRAND_CONTACT_PHONE", default="+372 600 0000")
 BRAND_CONTACT_EMAIL = env("BRAND_CONTACT_EMAIL", default="support@cornershop.example")
+BRAND_COLOR = env("BRAND_COLOR", default="#0f766e")  # the e-mail's header band and links
 # Absolute base of links put into messages (unsubscribe, preference centre, surveys).
 # Locally it follows WEB_PORT, as `make run` does; with DEBUG off it must be https:// (a system check says so).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{env('WEB_PORT', default='8000')}")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.links.tokens import customer_token
 from notifications.delivery.channels import Message
+from notifications.delivery.html import email_html
 from notifications.models import Channel, MessageTemplate, Notification
 from notifications.outbox.planning import contact_point
 
@@ -156,6 +157,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 message.body = f"{settings.BRAND_NAME}: {body}"
             if notification.topic.is_marketing:
                 message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": settings.BRAND_SMS_SENDER_ID}
+        if notification.channel == Channel.EMAIL:
+            message.html = email_html(message, language=language)  # the same text, in the brand's frame
     check_complete(message, notification)
     return message
 
