@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.conf import settings
@@ -145,6 +145,26 @@ OCCURRED_AT_DESCRIPTION = (
     "When the sale happened, with a UTC offset; default: now. At most 5 minutes ahead of the server's "
     "clock and at most LOYALTY_BACKDATE_DAYS (default 30) days back: older sales are entered by staff."
 )
+
+
+class ReminderIn(Schema):
+    customer: CustomerRef
+    kind: Literal["order_ready", "appointment"] = Field(
+        ..., description="order_ready: an order waits for pickup; appointment: a booking to remind of the day before"
+    )
+    reference: str = Field(..., min_length=1, max_length=64, description="The order or booking number at the till")
+    at: AwareDatetime | None = Field(
+        None, description="appointment: when it is (required, in the future); order_ready: ready since (default now)"
+    )
+    until: AwareDatetime | None = Field(None, description="order_ready: pick up by (the reminder is no use after it)")
+    note: str = Field("", max_length=300, description="A line for the customer, e.g. 'Counter 2, bring your receipt'")
+    cancelled: bool = Field(False, description="The order or booking is off: withdraw its reminder if still waiting")
+
+
+class ReminderOut(Schema):
+    kind: str
+    reference: str
+    status: Literal["planned", "cancelled"]
 
 
 class PurchaseIn(Schema):
@@ -307,7 +327,7 @@ def _idempotent(request, *, key: str, endpoint: str, payload: dict, run: Callabl
 # --- Endpoints --------------------------------------------------------------------------------------
 
 
-def _resolve_customer(payload: PurchaseIn, key: PosApiKey) -> tuple[Customer, bool]:
+def _resolve_customer(payload: PurchaseIn | ReminderIn, key: PosApiKey) -> tuple[Customer, bool]:
     ref = payload.customer
     region = key.store.district.country or None
     try:
@@ -323,7 +343,7 @@ def _resolve_customer(payload: PurchaseIn, key: PosApiKey) -> tuple[Customer, bo
         if not customer.is_active:
             raise ApiError(409, "customer_inactive", _("This customer's account is closed."), "customer")
         return customer, False
-    if not payload.create_customer:
+    if not getattr(payload, "create_customer", False):  # a reminder never creates a customer
         raise ApiError(404, "customer_not_found", _("No customer matches these identifiers."), "customer")
     if not (email or phone):
         raise ApiError(422, "invalid", _("customer: a new customer needs a phone or an e-mail"), "customer")
@@ -448,6 +468,41 @@ def post_refund(request, payload: RefundIn, idempotency_key: IdempotencyKey):
 
     return _idempotent(
         request, key=idempotency_key, endpoint="refunds", payload=payload.model_dump(mode="json"), run=run
+    )
+
+
+@api.post(
+    "/reminders/",
+    response={202: ReminderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Tell a customer their order is ready, or remind them of an appointment the day before",
+)
+def post_reminder(request, payload: ReminderIn, idempotency_key: IdempotencyKey):
+    now = timezone.now()
+    if payload.kind == "appointment" and not payload.cancelled:
+        if payload.at is None:
+            raise ApiError(422, "invalid", _("at: an appointment needs its date and time"), "at")
+        if payload.at <= now:
+            raise ApiError(422, "invalid", _("at: the appointment is in the past"), "at")
+    if payload.until is not None and payload.until <= now:
+        raise ApiError(422, "invalid", _("until: the pickup deadline is in the past"), "until")
+
+    def run():
+        customer, _created = _resolve_customer(payload, request.auth)
+        services.store_reminder_post(
+            customer=customer,
+            store=request.auth.store,
+            kind=payload.kind,
+            reference=payload.reference,
+            at=payload.at or now,
+            until=payload.until,
+            note=payload.note,
+            cancelled=payload.cancelled,
+        )
+        status = "cancelled" if payload.cancelled else "planned"
+        return 202, {"kind": payload.kind, "reference": payload.reference, "status": status}
+
+    return _idempotent(
+        request, key=idempotency_key, endpoint="reminders", payload=payload.model_dump(mode="json"), run=run
     )
 
 

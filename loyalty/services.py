@@ -870,6 +870,44 @@ def birthday_gifts_grant(*, now: datetime.datetime | None = None) -> int:
     return granted
 
 
+# --- Store reminders ------------------------------------------------------------------------------
+
+
+def store_reminder_post(
+    *,
+    customer: Customer,
+    store: Store,
+    kind: str,
+    reference: str,
+    at: datetime.datetime,
+    until: datetime.datetime | None = None,
+    note: str = "",
+    cancelled: bool = False,
+) -> signals.StoreReminder:
+    """Announce an order ready or an appointment (or its cancellation) in the caller's transaction.
+
+    Loyalty owns the till's API but not messages: receivers (notifications) write the reminder in
+    this same transaction, so the till's 2xx means the reminder is planned.
+    """
+    if kind not in ("order_ready", "appointment"):
+        raise LoyaltyError(_("kind: one of order_ready, appointment"), field="kind")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("store reminders are sent inside the caller's transaction")
+    reminder = signals.StoreReminder(
+        kind=kind,
+        customer=customer,
+        store_id=store.pk,
+        store_name=store.name,
+        reference=reference,
+        at=at,
+        until=until,
+        note=note,
+        cancelled=cancelled,
+    )
+    signals.store_reminder.send(sender=Store, reminder=reminder)
+    return reminder
+
+
 # --- Disputes -------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ bonus_reversed = Signal()
 bonus_adjusted = Signal()
 bonus_expiring = Signal()
 bonus_expired = Signal()
+# Not a bonus event: the till tells a customer their order is ready, or reminds them of a booking.
+store_reminder = Signal()
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,24 @@ class BonusEvent:
     def is_new(self) -> bool:
         """Whether the key names ledger lines written in this very transaction: nothing was planned for it yet."""
         return self.kind != "expiring"
+
+
+@dataclass(frozen=True)
+class StoreReminder:
+    """A store's service message about one order or booking (``reference``), sent in the till's transaction.
+
+    ``kind``: "order_ready" or "appointment". ``at``: when the order was ready or the appointment
+    is; ``until``: when a ready order must be picked up by. ``cancelled``: the order or booking is
+    off, and any reminder still waiting for it is withdrawn. Posting the same reference with
+    another time replaces the reminder still waiting.
+    """
+
+    kind: str
+    customer: Customer
+    store_id: int
+    store_name: str
+    reference: str
+    at: datetime.datetime
+    until: datetime.datetime | None = None
+    note: str = ""
+    cancelled: bool = False

@@ -73,6 +73,20 @@ TOPICS = [
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, "", False),
     ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, "", False),
     ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], True, 24, "", False),
+    # The till's reminders: an order waiting (now, never in quiet hours), an appointment (the day before).
+    ("order-ready", "Order ready", "transactional", "immediate", ["sms"], ["email", "messenger"], False, 72, "", False),
+    (
+        "appointment-reminder",
+        "Appointment reminder",
+        "transactional",
+        "timely",
+        ["sms"],
+        ["email", "messenger"],
+        False,
+        24,
+        "",
+        False,
+    ),
     # Sent at the start of the customer's window on the day; not the day after (16 h from midnight).
     (
         "birthday-greeting",
@@ -162,6 +176,20 @@ TEMPLATES = {
         "{{ teaser|default:text }}",
     ),
     "greeting": ("{{ title|default:'Greetings' }}", "Dear {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
+    "order-ready": (
+        "Your order {{ reference }} is ready",
+        "Hello {{ customer.first_name }},\n\nyour order {{ reference }} is ready for pickup at {{ store }}."
+        "{% if until %} Please pick it up by {{ until }}.{% endif %}{% if note %}\n\n{{ note }}{% endif %}",
+        "Order {{ reference }} is ready at {{ store }}.{% if until %} Pick up by {{ until }}.{% endif %}"
+        "{% if note %} {{ note }}{% endif %}",
+    ),
+    "appointment-reminder": (
+        "Reminder: {{ store }}, {{ day }} at {{ time }}",
+        "Hello {{ customer.first_name }},\n\na reminder of your appointment at {{ store }} on {{ day }} at "
+        "{{ time }}.{% if note %}\n\n{{ note }}{% endif %}\n\nCannot come? Call {{ contact_phone }}.",
+        "Reminder: {{ store }}, {{ day }} at {{ time }}.{% if note %} {{ note }}{% endif %} "
+        "Cannot come? {{ contact_phone }}",
+    ),
     "birthday-greeting": (
         "Happy birthday, {{ customer.first_name }}!",
         "Dear {{ customer.first_name }},\n\nHappy birthday from all of us!"

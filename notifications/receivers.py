@@ -1,12 +1,15 @@
 """Loyalty's bonus events become notifications; crm's customer changes re-plan them. Receivers only delegate."""
 
+import datetime
+
 from anymail.signals import tracking as anymail_tracking
 
 from crm.models import Customer
 from crm.signals import customer_changed
 from loyalty import signals
-from loyalty.signals import BonusEvent
+from loyalty.signals import BonusEvent, StoreReminder
 from notifications.inbound.events import delivery_event_record
+from notifications.models import Notification, occasion_keys
 from notifications.outbox.replan import CONTACT_CHANGE, CUSTOMER_CHANGE, queued_notifications_replan
 from notifications.outbox.write import notify
 
@@ -48,6 +51,54 @@ def on_bonus_event(sender, event: BonusEvent, **kwargs) -> None:
     )
 
 
+REMINDER_TOPIC = {"order_ready": "order-ready", "appointment": "appointment-reminder"}
+# An appointment's reminder goes this long before it (inside the customer's window, so the day
+# before for most), and no later than this long before it: after that it is no use.
+APPOINTMENT_REMINDER_BEFORE = datetime.timedelta(hours=24)
+APPOINTMENT_REMINDER_LAST = datetime.timedelta(hours=2)
+
+
+def on_store_reminder(sender, reminder: StoreReminder, **kwargs) -> None:
+    """In the till's transaction: withdraw what still waits for this order or booking, plan the new one."""
+    occasion = f"reminder:{reminder.kind}:{reminder.store_id}:{reminder.reference}"
+    key = occasion if reminder.kind == "order_ready" else f"{occasion}:{int(reminder.at.timestamp())}"
+    waiting = Notification.objects.filter(
+        customer=reminder.customer, dedupe_key__startswith=f"{occasion}:", status=Notification.Status.SCHEDULED
+    )
+    if not reminder.cancelled:
+        waiting = waiting.exclude(dedupe_key__in=occasion_keys(key))
+    waiting.update(
+        status=Notification.Status.CANCELLED,
+        reason=Notification.Reason.STALE,
+        detail="cancelled at the store" if reminder.cancelled else "changed at the store",
+    )
+    if reminder.cancelled:
+        return
+    local = reminder.at.astimezone(reminder.customer.zone)
+    context = {
+        "reference": reminder.reference,
+        "store": reminder.store_name,
+        "note": reminder.note,
+        "day": local.date().isoformat(),
+        "time": local.strftime("%H:%M"),
+    }
+    not_before = deadline = None
+    if reminder.kind == "appointment":
+        not_before, deadline = reminder.at - APPOINTMENT_REMINDER_BEFORE, reminder.at - APPOINTMENT_REMINDER_LAST
+    elif reminder.until:
+        until = reminder.until.astimezone(reminder.customer.zone)
+        context["until"] = f"{until.date().isoformat()} {until:%H:%M}"
+        deadline = reminder.until
+    notify(
+        customer=reminder.customer,
+        topic=REMINDER_TOPIC[reminder.kind],
+        context=context,
+        dedupe_key=key,
+        not_before=not_before,
+        deadline=deadline,
+    )
+
+
 # Customer fields that decide where (contact points) or when (time zone) a message goes, or whether at all.
 CONTACT_FIELDS = frozenset({"email", "phone", "address_line", "postal_code", "city"})
 CUSTOMER_PLANNING_FIELDS = CONTACT_FIELDS | {"time_zone", "is_active"}
@@ -69,6 +120,7 @@ def connect() -> None:
         signals.bonus_gifted,
     ):
         signal.connect(on_bonus_event, dispatch_uid=f"notifications.on_bonus_event.{id(signal)}")
+    signals.store_reminder.connect(on_store_reminder, dispatch_uid="notifications.on_store_reminder")
     customer_changed.connect(on_customer_changed, dispatch_uid="notifications.on_customer_changed")
     anymail_tracking.connect(on_email_tracking, dispatch_uid="notifications.on_email_tracking")
 

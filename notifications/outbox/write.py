@@ -61,9 +61,16 @@ def _outbox_rows(
     context: dict,
     dedupe_key: str,
     now: datetime.datetime,
+    not_before: datetime.datetime | None = None,
+    deadline: datetime.datetime | None = None,
 ) -> list[Notification]:
-    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
-    deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason.
+
+    ``not_before`` / ``deadline``: the occasion's own span (an appointment's reminder goes the day
+    before and is no use after it); by default from ``now`` for the topic's deadline hours.
+    """
+    earliest = max(now, not_before) if not_before else now
+    deadline = deadline or earliest + datetime.timedelta(hours=topic.deadline_hours)
     rows = []
     for plan in plan_channels(customer, topic, preference, book, suppressed):
         row = Notification(
@@ -73,7 +80,7 @@ def _outbox_rows(
             context=context,
             dedupe_key=f"{dedupe_key}:{plan.channel}",
             deadline=deadline,
-            send_at=now,
+            send_at=earliest,
         )
         reason = plan.reason or ("" if customer.is_active else Reason.INACTIVE)
         if not reason:
@@ -82,7 +89,7 @@ def _outbox_rows(
                 topic=topic,
                 channel=plan.channel,
                 preference=preference,
-                earliest=now,
+                earliest=earliest,
                 deadline=deadline,
             )
             if slot:
@@ -172,12 +179,17 @@ def notify(
     dedupe_key: str,
     now: datetime.datetime | None = None,
     new_occasion: bool = False,
+    not_before: datetime.datetime | None = None,
+    deadline: datetime.datetime | None = None,
 ) -> list[Notification]:
     """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
 
     One row per channel the topic plans, each with its ``send_at`` in the customer's own time,
     or suppressed with the reason when it cannot go. The same ``dedupe_key`` again writes
     nothing. Rows due now wake the dispatcher after commit; the rest wait for beat.
+
+    ``not_before`` / ``deadline``: when the occasion itself says when its message is of use (a
+    reminder the day before an appointment); otherwise from now for the topic's deadline hours.
 
     ``new_occasion``: the key names something written in this very transaction (a sale's ledger
     line), so nothing was planned for it yet: the look for earlier rows is skipped, and the rows
@@ -202,6 +214,8 @@ def notify(
         context=context,
         dedupe_key=dedupe_key,
         now=now,
+        not_before=not_before,
+        deadline=deadline,
     )
     if not rows:
         return []
