@@ -87,6 +87,21 @@ TOPICS = [
         "",
         False,
     ),
+    # Behaviour triggers (notifications.triggers): re-checked at send time, stale once the customer came back.
+    (
+        "purchase-cycle",
+        "Time for your usual visit",
+        "marketing",
+        "flexible",
+        ["email"],
+        ["sms"],
+        True,
+        72,
+        "not_returned",
+        False,
+    ),
+    ("we-miss-you", "We miss you", "marketing", "flexible", ["email"], ["sms"], True, 168, "not_returned", False),
+    ("account-summary", "Account summary", "marketing", "flexible", ["email"], [], True, 168, "account_summary", False),
     # Sent at the start of the customer's window on the day; not the day after (16 h from midnight).
     (
         "birthday-greeting",
@@ -189,6 +204,25 @@ TEMPLATES = {
         "{{ time }}.{% if note %}\n\n{{ note }}{% endif %}\n\nCannot come? Call {{ contact_phone }}.",
         "Reminder: {{ store }}, {{ day }} at {{ time }}.{% if note %} {{ note }}{% endif %} "
         "Cannot come? {{ contact_phone }}",
+    ),
+    "purchase-cycle": (
+        "Time for your usual visit?",
+        "Hello {{ customer.first_name }},\n\nit is about time for your usual visit: we would be glad to see you."
+        "{% if balance %} Your balance is {{ balance }} points.{% endif %}",
+        "Time for your usual visit?{% if balance %} Balance {{ balance }} points.{% endif %}",
+    ),
+    "we-miss-you": (
+        "We miss you, {{ customer.first_name }}",
+        "Hello {{ customer.first_name }},\n\nit has been a while since your last visit."
+        "{% if balance %} {{ balance }} bonus points are waiting for you.{% endif %} We would be glad to see you again.",
+        "We miss you!{% if balance %} {{ balance }} points are waiting for you.{% endif %}",
+    ),
+    "account-summary": (
+        "Your bonus account: {{ balance }} points",
+        "Hello {{ customer.first_name }},\n\nyour balance is {{ balance }} points{% if tier %} ({{ tier }}){% endif %}."
+        "{% if expiring %} {{ expiring }} points expire within 30 days: use them on your next visit.{% endif %}"
+        "\n\nThank you for shopping with us.",
+        "Balance {{ balance }} points.{% if expiring %} {{ expiring }} expire within 30 days.{% endif %}",
     ),
     "birthday-greeting": (
         "Happy birthday, {{ customer.first_name }}!",

@@ -15,6 +15,7 @@ from notifications.inbound.events import delivery_event_process
 from notifications.inbound.replies import inbound_reply_send
 from notifications.inbound.sweep import inbound_sweep
 from notifications.scheduling.learning import best_hours_learn
+from notifications.triggers import behaviour_triggers_run
 
 
 @shared_task
@@ -67,3 +68,9 @@ def learn_send_times_task() -> int:
 def greetings_task() -> int:
     """Beat, hourly: birthday and holiday greetings where the day has begun (the tier's gift with them)."""
     return greetings_send()
+
+
+@shared_task
+def behaviour_triggers_task() -> dict[str, int]:
+    """Beat, every few hours: purchase-cycle reminders, re-engagement, regular contact (set-based)."""
+    return behaviour_triggers_run()

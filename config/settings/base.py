@@ -249,6 +249,11 @@ BEAT_JOBS = {
         "every_seconds": 24 * 60 * 60,
         "description": "Purchases keep each account's 12-month spend and tier up to date; this drops what aged out.",
     },
+    "behaviour triggers": {
+        "task": "notifications.tasks.behaviour_triggers_task",
+        "every_seconds": 6 * 60 * 60,
+        "description": "Purchase-cycle reminders, re-engagement after a silence, regular contact.",
+    },
     "dispatch due notifications": {"task": "notifications.tasks.dispatch_due_task", "every_seconds": 5},
     "process stored inbound events": {"task": "notifications.tasks.inbound_sweep_task", "every_seconds": 60},
     "learn send times": {"task": "notifications.tasks.learn_send_times_task", "every_seconds": 24 * 60 * 60},
@@ -287,6 +292,10 @@ LOYALTY_POS_AUTH_LOCKOUT_MINUTES = env.int("LOYALTY_POS_AUTH_LOCKOUT_MINUTES", d
 # --- Notifications ---------------------------------------------------------------------------------
 # Hard limits per channel in the customer's local time, whatever the customer asked: never wake anyone.
 NOTIFICATION_QUIET_HOURS = {"sms": ("08:00", "21:00"), "messenger": ("08:00", "21:00"), "email": None, "postal": None}
+# Behaviour triggers (notifications.triggers): a silence this long earns one "we miss you"; a
+# consenting customer who heard nothing counted for this long gets an account summary.
+REENGAGE_AFTER_WEEKS = env.int("REENGAGE_AFTER_WEEKS", default=8)
+CONTACT_CADENCE_WEEKS = env.int("CONTACT_CADENCE_WEEKS", default=4)
 NOTIFICATION_DEFAULT_WINDOW = ("09:00", "20:00")  # a customer's window when they did not choose one
 NOTIFICATION_DEFAULT_MAX_PER_WEEK = {"email": 2, "sms": 1, "messenger": 2, "postal": 1}
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)

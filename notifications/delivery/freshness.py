@@ -6,6 +6,7 @@ render with (updated) or None when the message is stale: one query per check and
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -45,7 +46,57 @@ def bonus_balance(rows: list[Notification]) -> dict[int, dict | None]:
     }
 
 
-CHECKS = {"expiry_points": expiry_points, "bonus_balance": bonus_balance}
+def not_returned(rows: list[Notification]) -> dict[int, dict | None]:
+    """ "We miss you" and "time for your usual visit" are stale once the customer has bought since
+    the message was planned; otherwise they tell the balance as it is when they go."""
+    accounts = {
+        customer_id: (balance, last_purchase_at)
+        for customer_id, balance, last_purchase_at in BonusAccount.objects.filter(
+            customer_id__in={row.customer_id for row in rows}
+        ).values_list("customer_id", "balance", "last_purchase_at")
+    }
+    result = {}
+    for row in rows:
+        balance, last_purchase_at = accounts.get(row.customer_id, (0, None))
+        came_back = last_purchase_at is not None and last_purchase_at > row.created_at
+        result[row.pk] = None if came_back else {**row.context, "balance": balance}
+    return result
+
+
+def account_summary(rows: list[Notification]) -> dict[int, dict | None]:
+    """The balance, tier and points expiring within 30 days, as they are when the summary goes."""
+    now = timezone.now()
+    customer_ids = {row.customer_id for row in rows}
+    accounts = {
+        customer_id: (balance, tier)
+        for customer_id, balance, tier in BonusAccount.objects.filter(customer_id__in=customer_ids).values_list(
+            "customer_id", "balance", "tier__name"
+        )
+    }
+    expiring = dict(
+        BonusLot.objects.filter(
+            account__customer_id__in=customer_ids,
+            remaining__gt=0,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=30),
+        )
+        .values_list("account__customer_id")
+        .annotate(total=Sum("remaining"))
+    )
+    result = {}
+    for row in rows:
+        balance, tier = accounts.get(row.customer_id, (0, None))
+        fresh = {"balance": balance, "tier": tier or "", "expiring": expiring.get(row.customer_id, 0)}
+        result[row.pk] = {**row.context, **fresh}
+    return result
+
+
+CHECKS = {
+    "expiry_points": expiry_points,
+    "bonus_balance": bonus_balance,
+    "not_returned": not_returned,
+    "account_summary": account_summary,
+}
 
 
 def check_batch(rows: list[Notification]) -> dict[int, dict | None]:
