@@ -75,7 +75,7 @@ class DistrictAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "city", "country", "parent"]
     list_filter = ["country", "city"]
     search_fields = ["name", "city"]
-    autocomplete_fields = ["parent"]
+    autocomplete_fields = ["parent", "neighbours"]
     list_select_related = ["parent"]
 
 

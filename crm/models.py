@@ -46,6 +46,8 @@ class District(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("part of"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # A store's opening is news in its district and the ones around it (both ways: symmetrical).
+    neighbours = models.ManyToManyField("self", verbose_name=_("neighbouring districts"), blank=True)
 
     class Meta:
         verbose_name = _("district")

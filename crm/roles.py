@@ -89,6 +89,7 @@ ROLES: dict[str, frozenset[str] | str] = {
             "notifications.add_unsubscribereason",
             "notifications.change_unsubscribereason",
             "notifications.view_unsubscribefeedback",
+            "notifications.announce_store",
             "notifications.view_holidaygreeting",
             "notifications.add_holidaygreeting",
             "notifications.change_holidaygreeting",

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib import messages as admin_messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -18,13 +19,14 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedAdminMixin
 from audit.models import AuditEntry
-from audit.services import audit_record_many
+from audit.services import audit_record, audit_record_many
 from crm.access import StoreScopedMixin, store_scoped
 from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
 from crm.admin_scale import LargeTableAdmin, index_prefix_filter
-from crm.models import Customer
+from crm.models import Customer, Language, Store
 from crm.normalization import phone_or_none
 from crm.selectors import customer_ids_matching
+from notifications import occasions
 from notifications.delivery.letters import batch_pdf, letter_batch_mark_posted
 from notifications.delivery.rendering import RenderError, render
 from notifications.greetings import upcoming_holidays
@@ -71,6 +73,103 @@ class TopicAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["kind", "urgency", "is_active"]
     search_fields = ["name", "code"]
+
+    def get_urls(self):
+        return [
+            path("announce/", self.admin_site.admin_view(self.announce_view), name="notifications_announce"),
+            *super().get_urls(),
+        ]
+
+    def announce_view(self, request):
+        """A store's opening-hours change (the day before, its customers) or opening (its district and neighbours).
+
+        "Check" plans it in a transaction that is rolled back: the counts are exactly what
+        "Announce" would do, and nothing is written.
+        """
+        if not request.user.has_perm(ANNOUNCE_PERMISSION):
+            raise PermissionDenied
+        form = AnnounceForm(request.POST or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            texts = {language: data[f"text_{language}"] for language in Language.values}
+            try:
+                with transaction.atomic():
+                    if data["occasion"] == AnnounceForm.HOURS:
+                        result = occasions.opening_hours_change_announce(
+                            store=data["store"], day=data["day"], texts=texts
+                        )
+                    else:
+                        result = occasions.store_opening_announce(store=data["store"], texts=texts)
+                    if "announce" not in request.POST:
+                        transaction.set_rollback(True)  # a check: counted, not written
+            except ValueError:
+                form.add_error("day", _("That day has begun: an opening-hours change is announced the day before."))
+                result = None
+            if result is not None and "announce" in request.POST:
+                audit_record(
+                    request=request,
+                    action=AuditEntry.Action.CHANGE,
+                    obj=data["store"],
+                    changes={"announced": [None, data["occasion"]]},
+                )
+                self.message_user(
+                    request,
+                    _("Announced: %(queued)d of %(customers)d customers will get it.")
+                    % {"queued": result.queued, "customers": result.customers},
+                    admin_messages.SUCCESS,
+                )
+        reasons = dict(Notification.Reason.choices)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Announce for a store"),
+            "form": form,
+            "result": result,
+            "suppressed": [
+                (reasons.get(reason, reason), count) for reason, count in (result.suppressed if result else {}).items()
+            ],
+            "languages": [
+                (dict(Language.choices)[code], count)
+                for code, count in (result.by_language if result else {}).items()
+                if count
+            ],
+        }
+        return TemplateResponse(request, "admin/notifications/announce.html", context)
+
+
+ANNOUNCE_PERMISSION = "notifications.announce_store"
+
+
+class AnnounceForm(forms.Form):
+    HOURS, OPENING = "hours", "opening"
+    occasion = forms.ChoiceField(
+        label=_("occasion"),
+        choices=[
+            (HOURS, _("opening-hours change: SMS the day before, to the store's customers")),
+            (OPENING, _("store opening: news to its district and the neighbouring ones")),
+        ],
+    )
+    store = forms.ModelChoiceField(queryset=Store.objects.filter(is_active=True), label=_("store"))
+    day = forms.DateField(label=_("day of the change"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    text_en = forms.CharField(label=_("text in English"), widget=forms.Textarea(attrs={"rows": 2}), max_length=480)
+    text_et = forms.CharField(
+        label=_("text in Estonian"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=480
+    )
+    text_fi = forms.CharField(
+        label=_("text in Finnish"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=480
+    )
+    text_ru = forms.CharField(
+        label=_("text in Russian"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=480
+    )
+    text_sv = forms.CharField(
+        label=_("text in Swedish"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=480
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("occasion") == self.HOURS and not data.get("day"):
+            self.add_error("day", _("Which day do the opening hours change?"))
+        return data
 
 
 class PreviewForm(forms.Form):

@@ -67,6 +67,7 @@ class Topic(models.Model):
         verbose_name = _("topic")
         verbose_name_plural = _("topics")
         ordering = ["kind", "name"]
+        permissions = [("announce_store", _("Can announce a store's opening-hours change or opening"))]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind="marketing") | Q(counts_against_cap=True),

@@ -43,6 +43,7 @@ NEEDS: dict[str, tuple[frozenset[str], ...]] = {
     "loyalty_liability": (frozenset({"loyalty.view_liability"}),),
     "loyalty_bonusaccount_adjust": (frozenset({"loyalty.adjust_points"}),),
     "notifications_why": (frozenset({"notifications.view_why"}),),
+    "notifications_announce": (frozenset({"notifications.announce_store"}),),
     "notifications_email_outbox": (frozenset({"notifications.view_sent_email"}),),
     "notifications_letterbatch_pdf": (frozenset({"notifications.print_letterbatch"}),),
     "notifications_template_preview": (

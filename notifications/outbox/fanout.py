@@ -129,9 +129,16 @@ class _Outcome:
 class _Planner:
     """Plans one occasion for customer after customer, computing each distinct plan and slot once."""
 
-    def __init__(self, topic: Topic, now: datetime.datetime):
+    def __init__(
+        self,
+        topic: Topic,
+        now: datetime.datetime,
+        not_before: datetime.datetime | None = None,
+        deadline: datetime.datetime | None = None,
+    ):
         self.topic, self.now = topic, now
-        self.deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+        self.earliest = max(now, not_before) if not_before else now
+        self.deadline = deadline or self.earliest + datetime.timedelta(hours=topic.deadline_hours)
         self.flexible = topic.urgency == Topic.Urgency.FLEXIBLE
         self._slots: dict[tuple, tuple[datetime.datetime | None, str]] = {}
         self._shared: dict[tuple, _Outcome] = {}
@@ -162,7 +169,7 @@ class _Planner:
                 topic=self.topic,
                 channel=channel,
                 preference=prefs,
-                earliest=self.now,
+                earliest=self.earliest,
                 deadline=self.deadline,
             )
         return self._slots[key]
@@ -207,10 +214,10 @@ class _Planner:
         rows = []
         for plan in plan_channels(person, self.topic, prefs, book, suppressed):
             reason = plan.reason or ("" if person.is_active else Reason.INACTIVE)
-            send_at = self.now
+            send_at = self.earliest
             if not reason:
                 slot, reason = self.slot(person, prefs, plan.channel)
-                send_at = slot or self.now
+                send_at = slot or self.earliest
             rows.append((plan.channel, Status.SUPPRESSED if reason else Status.SCHEDULED, reason, send_at))
         rows = tuple(rows)
         if rows not in self._outcomes:
@@ -226,19 +233,24 @@ def notify_many(
     dedupe_prefix: str,
     now: datetime.datetime | None = None,
     chunk_size: int = 10_000,
+    not_before: datetime.datetime | None = None,
+    deadline: datetime.datetime | None = None,
 ) -> FanOut:
     """Plan, schedule and write one occasion's outbox rows for every customer in ``customers``.
 
     Runs in the caller's transaction. Dedupe keys are ``{dedupe_prefix}:{customer id}:{channel}``,
     so running a fan-out again writes nothing new. Returns a FanOut report of what happened to
     each customer. Rows due at once wake the dispatcher after commit; the rest wait for beat.
+
+    ``not_before`` / ``deadline``: the occasion's own span (an opening-hours change goes the day
+    before, and not on the day); by default from ``now`` for the topic's deadline hours.
     """
     now = now or timezone.now()
     if isinstance(topic, str):
         topic = Topic.objects.get(code=topic)
     if not topic.is_active:
         return FanOut(customers=customers.count(), topic_inactive=True)
-    planner = _Planner(topic, now)
+    planner = _Planner(topic, now, not_before, deadline)
     writer = _Writer(topic=topic, context=context, prefix=dedupe_prefix, deadline=planner.deadline, now=now)
     report = FanOut()
     due_channels: set[str] = set()
