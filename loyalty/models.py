@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Customer, Store
 
@@ -60,7 +61,7 @@ class EarningRule(models.Model):
     multiplier = models.DecimalField(_("multiplier"), max_digits=5, decimal_places=2, default=1)
     store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE)
     tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.CASCADE)
-    starts_on = models.DateField(_("from"), null=True, blank=True)
+    starts_on = models.DateField(pgettext_lazy("start date", "from"), null=True, blank=True)
     ends_on = models.DateField(_("until (inclusive)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 

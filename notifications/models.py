@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.table_cache import TableCache
 from crm.models import Customer, District, Language
@@ -423,7 +424,7 @@ class InboundMessage(models.Model):
     provider = models.CharField(_("provider"), max_length=32)
     provider_message_id = models.CharField(_("provider message id"), max_length=64, unique=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.SMS)
-    sender = models.CharField(_("from"), max_length=64)
+    sender = models.CharField(pgettext_lazy("sender of a message", "from"), max_length=64)
     body = models.TextField(_("text"))
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
