@@ -128,3 +128,29 @@ def test_each_catalogue_declares_its_languages_plural_forms(language):
     assert {n: plural(n) for numbers in PLURAL_CLASSES[language].values() for n in numbers} == {
         n: form for form, numbers in PLURAL_CLASSES[language].items() for n in numbers
     }
+
+
+def test_built_in_topics_templates_and_counts_are_extracted_for_translators(project_copy):
+    """Topic names and templates with their contexts, and counted strings with a plural form."""
+    for source in ["notifications/defaults.py", "notifications/delivery/rendering.py", "loyalty/services.py"]:
+        (project_copy / "shop" / source.replace("/", "_")).write_text((BASE_DIR / source).read_text())
+    (project_copy / "templates").mkdir()
+    shutil.copy(BASE_DIR / "templates/admin/loyalty/adjust.html", project_copy / "templates")
+    makemessages = make_messages_commands()[0]
+
+    call_command(*makemessages[2:], verbosity=0)
+
+    russian = polib.pofile(str(project_copy / "locale" / "ru" / "LC_MESSAGES" / "django.po"))
+    assert russian.find("Promotion", msgctxt="topic")
+    subject = russian.find("A gift of {{ points_text }}", msgctxt="email subject")
+    assert "keep {{ … }} and {% … %} as they are" in subject.comment
+    assert russian.find("{{ points_text }} will expire in {{ days_left_text }}.", msgctxt="sms")
+    for singular, plural in [
+        ("%(count)s point", "%(count)s points"),
+        ("%(count)s day", "%(count)s days"),
+        ("Only %(available)s point is available.", "Only %(available)s points are available."),
+        ("Current balance: %(balance)s point.", "Current balance: %(balance)s points."),
+    ]:
+        entry = russian.find(singular)
+        assert entry.msgid_plural == plural
+        assert len(entry.msgstr_plural) == int(re.search(r"nplurals=(\d)", russian.metadata["Plural-Forms"])[1])
