@@ -255,3 +255,17 @@ def test_the_migration_gives_unedited_english_bonus_templates_their_counted_phra
         if code != "gift":
             assert english_rows[(code, "sms")] == ("", sms_body)
     assert english_rows[("gift", "sms")] == ("", "Edited by staff")
+
+
+def test_a_survey_offers_built_in_topics_by_their_name_in_the_customers_language(catalogues, customer_factory):
+    from surveys.forms import field_for
+    from surveys.models import Question, Survey
+
+    survey = Survey.objects.create(slug="interests", kind=Survey.Kind.PREFERENCE, title="Interests")
+    question = Question.objects.create(
+        survey=survey, position=0, kind=Question.Kind.MULTIPLE, text="Topics?", binding=Question.Binding.TOPICS
+    )
+
+    field = field_for(question, "ru", customer_factory(language="ru"))
+
+    assert ("promotion", "Акции") in field.choices
