@@ -62,10 +62,11 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 bench: $(BENCH_STAMP) services
 	$(BIN)/python bench/run.py
 
-# Customer-facing translations: extract, fill from bin/translations.py, compile (needs gettext's msgfmt).
+# Customer-facing translations: extract new strings into locale/*/django.po and compile them (needs
+# gettext's msgfmt). The .po files are the source of truth: translators edit them, and this target
+# never writes a msgstr (makemessages merges without fuzzy guesses and drops obsolete entries).
 messages: install
-	$(BIN)/python manage.py makemessages -l et -l fi -l ru -l sv --ignore=.venv --ignore=tests --ignore=bench
-	$(BIN)/python bin/translations.py
+	$(BIN)/python manage.py makemessages -l et -l fi -l ru -l sv --ignore=.venv --ignore=tests --ignore=bench --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:

@@ -21,6 +21,7 @@ from django.db.models import Min, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Header, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -397,7 +398,11 @@ def _check_occurred_at(occurred_at: datetime.datetime | None) -> None:
         raise ApiError(
             422,
             "invalid",
-            _("occurred_at: more than %(days)s days ago; older sales are entered by staff")
+            ngettext(
+                "occurred_at: more than %(days)s day ago; older sales are entered by staff",
+                "occurred_at: more than %(days)s days ago; older sales are entered by staff",
+                settings.LOYALTY_BACKDATE_DAYS,
+            )
             % {"days": settings.LOYALTY_BACKDATE_DAYS},
             "occurred_at",
         )

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from crm.models import Customer, Store
 
@@ -121,7 +121,10 @@ class BonusAccount(models.Model):
         ]
 
     def __str__(self):
-        return _("%(customer)s: %(balance)s points") % {"customer": self.customer, "balance": self.balance}
+        return ngettext("%(customer)s: %(balance)s point", "%(customer)s: %(balance)s points", self.balance) % {
+            "customer": self.customer,
+            "balance": self.balance,
+        }
 
 
 class BonusTransaction(models.Model):

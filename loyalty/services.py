@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from config.sql import columns, from_row, insert_parts, select_list
 from crm.models import Customer, Store
@@ -249,7 +250,12 @@ def _repay_debt(
         occurred_at=at,
         store=cause.store,
         receipt_id=cause.receipt_id,
-        reason=_("Repays %(points)s points owed from the points that just came in.") % {"points": repaid},
+        reason=ngettext(
+            "Repays %(points)s point owed from the points that just came in.",
+            "Repays %(points)s points owed from the points that just came in.",
+            repaid,
+        )
+        % {"points": repaid},
     )
     _apply_movements(account, tx, moves)
     account.debt -= repaid
@@ -281,7 +287,11 @@ def _take(account: BonusAccount, points: int, *, at: datetime.datetime, first: l
         need -= step
     if need:
         raise InsufficientPoints(
-            _("Only %(available)s points are available.") % {"available": points - need}, field="redeem_points"
+            ngettext(
+                "Only %(available)s point is available.", "Only %(available)s points are available.", points - need
+            )
+            % {"available": points - need},
+            field="redeem_points",
         )
     return taken
 
@@ -565,7 +575,11 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
         tx.debt_change = owed
         tx.reason = reason
         if owed:
-            shortfall = _("%(points)s points it earned were already spent: the customer owes them.") % {"points": owed}
+            shortfall = ngettext(
+                "%(points)s point it earned was already spent: the customer owes it.",
+                "%(points)s points it earned were already spent: the customer owes them.",
+                owed,
+            ) % {"points": owed}
             tx.reason = f"{reason} {shortfall}".strip()
         tx.save(update_fields=["points", "debt_change", "reason"])
         # ... and what is left of the returned points pays an older debt before it can expire.

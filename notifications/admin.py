@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
 
 from audit.admin import AuditedAdminMixin
 from audit.models import AuditEntry
@@ -339,7 +340,11 @@ class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
             request,
             queryset,
             controls.queued_cancel,
-            _("%(count)s of %(selected)s selected messages cancelled (the others were not queued)."),
+            ngettext_lazy(
+                "%(count)s of %(selected)s selected message cancelled (the others were not queued).",
+                "%(count)s of %(selected)s selected messages cancelled (the others were not queued).",
+                "selected",
+            ),
             _("None of the selected messages is queued: nothing was cancelled."),
         )
 
@@ -351,7 +356,11 @@ class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
             request,
             queryset,
             controls.queued_send_now,
-            _("%(count)s of %(selected)s selected messages are due now; consent, quiet hours and caps still apply."),
+            ngettext_lazy(
+                "%(count)s of %(selected)s selected message is due now; consent, quiet hours and caps still apply.",
+                "%(count)s of %(selected)s selected messages are due now; consent, quiet hours and caps still apply.",
+                "selected",
+            ),
             _("None of the selected messages is queued: nothing to send now."),
         )
 
@@ -361,7 +370,11 @@ class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
             request,
             queryset,
             controls.failed_resend,
-            _("%(count)s of %(selected)s selected messages queued again (the others had not failed)."),
+            ngettext_lazy(
+                "%(count)s of %(selected)s selected message queued again (the others had not failed).",
+                "%(count)s of %(selected)s selected messages queued again (the others had not failed).",
+                "selected",
+            ),
             _("None of the selected messages failed: nothing was resent."),
         )
 
@@ -529,7 +542,11 @@ class LetterBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
             action=AuditEntry.Action.POSTED,
             objects=[batch for batch, count in zip(batches, counts, strict=True) if count],
         )
-        self.message_user(request, _("%(count)s letters marked sent.") % {"count": total}, admin_messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s letter marked sent.", "%(count)s letters marked sent.", total) % {"count": total},
+            admin_messages.SUCCESS,
+        )
 
 
 @admin.register(UnsubscribeReason)

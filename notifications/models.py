@@ -6,6 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 from config.table_cache import TableCache
 from crm.models import Customer, District, Language
+from notifications.defaults import name_in_active_language
 
 
 class Channel(models.TextChoices):
@@ -79,6 +80,11 @@ class Topic(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name customers read: a built-in topic's in the active language, staff's own as written."""
+        return name_in_active_language(self.code, self.name) or self.name
 
     @property
     def is_marketing(self) -> bool:

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import District
@@ -18,7 +19,9 @@ FREQUENCIES = [(1, _("once a week at most")), (2, _("twice a week at most")), (4
 
 def _choices(question: Question, language: str):
     if question.binding == Question.Binding.TOPICS:
-        return [(t.code, t.name) for t in Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True)]
+        topics = Topic.objects.filter(kind=Topic.Kind.MARKETING, is_active=True)
+        with translation.override(language):
+            return [(t.code, t.display_name) for t in topics]
     if question.binding == Question.Binding.WEEKDAYS:
         return WEEKDAYS
     if question.binding == Question.Binding.FREQUENCY:

@@ -8,6 +8,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.links.tokens import customer_token
 from notifications.delivery.channels import Message
@@ -76,6 +77,31 @@ def pick_template(templates: dict, notification: Notification, language: str) ->
     return None
 
 
+# Counted phrases a template uses instead of "{{ points }} points" (which reads "1 points", and
+# cannot give Russian its three forms): context value → (name in the template, its phrase).
+COUNTED = [
+    ("points", "points_text", lambda n: ngettext("%(count)s point", "%(count)s points", n)),
+    ("balance", "balance_text", lambda n: ngettext("%(count)s point", "%(count)s points", n)),
+    ("days_left", "days_left_text", lambda n: ngettext("%(count)s day", "%(count)s days", n)),
+    ("count", "purchases_text", lambda n: ngettext("%(count)s purchase", "%(count)s purchases", n)),
+    ("count", "deductions_text", lambda n: ngettext("%(count)s deduction", "%(count)s deductions", n)),
+]
+
+
+def counted(context: dict) -> dict:
+    """The counted phrases for the numbers in ``context``, in the active language."""
+    phrases = {}
+    for key, name, phrase in COUNTED:
+        number = context.get(key)
+        if isinstance(number, int) and not isinstance(number, bool):
+            phrases[name] = phrase(number) % {"count": number}
+    return phrases
+
+
+def _in_language(language: str):
+    return nullcontext() if translation.get_language() == language else translation.override(language)
+
+
 @lru_cache(maxsize=512)
 def _compiled(source: str) -> Template:
     return Template(source)
@@ -98,17 +124,6 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "preferences_url": preferences_url(customer),
         "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
     }
-    if notification.context.get("events"):
-        # A coalesced message lists its events, each with its own "that wasn't me" link.
-        context["events"] = [
-            {
-                **event,
-                "dispute_url": dispute_url(customer, event["transaction_ids"][0])
-                if event.get("transaction_ids")
-                else "",
-            }
-            for event in notification.context["events"]
-        ]
     if notification.context.get("survey"):
         # The surveys app's page, by URL name: each customer's link carries their own token.
         token = customer_token("survey", customer, s=notification.context["survey"])
@@ -116,8 +131,24 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
     # The dispatcher renders a batch language by language under one override; switch only when needed.
     switch = translation.get_language() != language
     with translation.override(language) if switch else nullcontext():
-        body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
-        subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
+        # The template's words and counts in its own language (the default language's template
+        # stands in for a missing translation); the footer below in the customer's.
+        with _in_language(template.language):
+            context.update(counted(context))
+            if notification.context.get("events"):
+                # A coalesced message lists its events, each with its own "that wasn't me" link.
+                context["events"] = [
+                    {
+                        **event,
+                        **counted(event),
+                        "dispute_url": dispute_url(customer, event["transaction_ids"][0])
+                        if event.get("transaction_ids")
+                        else "",
+                    }
+                    for event in notification.context["events"]
+                ]
+            body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
+            subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
         contact = _("%(brand)s · %(phone)s · %(email)s") % {
             "brand": settings.BRAND_NAME,
             "phone": settings.BRAND_CONTACT_PHONE,

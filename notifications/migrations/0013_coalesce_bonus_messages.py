@@ -28,13 +28,14 @@ BEFORE = {
 def coalesce_bonus_messages(apps, schema_editor):
     """Bonus credits and debits due together become one message that tells the balance at send time."""
     from notifications.defaults import TEMPLATES
+    from notifications.defaults import english as msgid
 
     Topic = apps.get_model("notifications", "Topic")
     MessageTemplate = apps.get_model("notifications", "MessageTemplate")
     Topic.objects.filter(code__in=COALESCING).update(coalesce=True)
     Topic.objects.filter(code__in=COALESCING, freshness_check="").update(freshness_check="bonus_balance")
     for code, (subject, email_body, sms_body) in BEFORE.items():
-        new_subject, new_email_body, new_sms_body = TEMPLATES[code]
+        new_subject, new_email_body, new_sms_body = (msgid(text) for text in TEMPLATES[code])
         english = MessageTemplate.objects.filter(topic__code=code, language="en")
         english.filter(channel="email", subject=subject, body=email_body).update(
             subject=new_subject, body=new_email_body

@@ -41,7 +41,7 @@ class PreferenceForm(forms.Form):
             label=wordings["topics"],
             required=False,
             widget=forms.CheckboxSelectMultiple,
-            choices=[(topic.code, topic.name) for topic in topics],
+            choices=sorted(((topic.code, topic.display_name) for topic in topics), key=lambda choice: choice[1]),
         )
         self.fields["bonus_channel"] = forms.ChoiceField(
             label=_("Bonus messages (credited, used, expiring) by"),
@@ -106,13 +106,18 @@ class UnsubscribeForm(forms.Form):
         Choice = UnsubscribeFeedback.Choice
         channel_label = Channel(channel).label
         choices = [
-            (Choice.TOPIC, _("Stop “%(topic)s” by %(channel)s") % {"topic": topic.name, "channel": channel_label}),
+            (
+                Choice.TOPIC,
+                _("Stop “%(topic)s” by %(channel)s") % {"topic": topic.display_name, "channel": channel_label},
+            ),
             (Choice.CHANNEL, _("Stop all news and offers by %(channel)s") % {"channel": channel_label}),
             (Choice.EVERYTHING, _("Stop all news and offers, on every channel")),
             (Choice.FEWER, _("Keep them, but at most one a week by %(channel)s") % {"channel": channel_label}),
         ]
         if other_channels:
-            choices.append((Choice.SWITCH, _("Get “%(topic)s” on another channel instead") % {"topic": topic.name}))
+            choices.append(
+                (Choice.SWITCH, _("Get “%(topic)s” on another channel instead") % {"topic": topic.display_name})
+            )
         self.fields["choice"].choices = choices
         self.fields["choice"].initial = Choice.TOPIC
         self.fields["switch_to"].choices = [("", "—")] + [(c, Channel(c).label) for c in other_channels]

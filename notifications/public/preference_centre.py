@@ -109,7 +109,7 @@ def what_we_send(
     for channel, label in Channel.choices:
         if channel == Channel.POSTAL or not contact_point(customer, channel, preference):
             continue
-        allowed = [topic.name for topic in topics if book.allows(customer.pk, channel, topic)]
+        allowed = [topic.display_name for topic in topics if book.allows(customer.pk, channel, topic)]
         summary.append((label, allowed))
     return summary
 
@@ -201,9 +201,9 @@ def preferences_save(
                 choices.extend(ConsentChoice(c, action, topic=topic, wording=wordings["topics"]) for c in channels)
                 if channels:
                     changes.append(
-                        _("Topic “%(topic)s”: on") % {"topic": topic.name}
+                        _("Topic “%(topic)s”: on") % {"topic": topic.display_name}
                         if interested_now
-                        else _("Topic “%(topic)s”: off") % {"topic": topic.name}
+                        else _("Topic “%(topic)s”: off") % {"topic": topic.display_name}
                     )
         default_window = settings.NOTIFICATION_DEFAULT_WINDOW
         effective = {

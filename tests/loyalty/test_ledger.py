@@ -70,10 +70,13 @@ def test_redemption_takes_first_to_expire_first_ties_by_id(customer, store):
 def test_redeeming_more_than_the_balance_changes_nothing(customer, store):
     purchase(customer, store=store, amount="50")
     before = list(BonusTransaction.objects.values_list("id", flat=True))
-    with pytest.raises(services.InsufficientPoints):
+    with pytest.raises(services.InsufficientPoints, match="Only 50 points are available"):
         purchase(customer, store=store, amount="10", redeem=51)
     assert list(BonusTransaction.objects.values_list("id", flat=True)) == before
     assert BonusAccount.objects.get().balance == 50
+    purchase(customer, store=store, amount="0", redeem=49)
+    with pytest.raises(services.InsufficientPoints, match="Only 1 point is available"):  # one, not "1 points"
+        purchase(customer, store=store, amount="0", redeem=2)
 
 
 def test_same_receipt_twice_is_a_duplicate(customer, store):

@@ -43,7 +43,7 @@ def test_template_preview_renders_for_a_chosen_customer(staff_client, customer):
     )
     assert response.status_code == 200
     message = response.context["message"]
-    assert message.to == customer.email and "120 points were credited" in message.body
+    assert message.to == customer.email and "We credited 120 points" in message.body
     assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 

@@ -49,6 +49,8 @@ def test_cancel_stops_queued_messages_only_and_says_who(clock, service_client, c
     assert "Cancelled by cs" in later.detail
     assert sent.status == Status.SENT  # what already went is history
     assert "1 of 2 selected messages cancelled" in response.content.decode()
+    one = act(service_client, "cancel_queued", [due_notification(customer, send_at=NOW + datetime.timedelta(days=1))])
+    assert "1 of 1 selected message cancelled" in one.content.decode()
     entry = AuditEntry.objects.get(object_id=str(later.pk))
     assert entry.actor_username == "cs" and entry.changes == {"status": ["scheduled", "cancelled"]}
     assert drain(channel="email").get("sent", 0) == 0  # a cancelled message never goes

@@ -215,7 +215,7 @@ def test_stale_expiry_warning_is_cancelled_and_fresh_one_renders_the_amount_left
     Notification.objects.filter(pk=warning.pk).update(send_at=timezone.now())
     send_due()
     warning.refresh_from_db()
-    assert warning.status == "sent" and "40 of your bonus points" in warning.body
+    assert warning.status == "sent" and "40 points of your bonus will expire" in warning.body
 
     [stale] = notify(
         customer=customer, topic="bonus-expiring", context={"points": 40, "lot_ids": [lot.pk]}, dedupe_key="exp-b"
