@@ -21,6 +21,7 @@ from crm.models import Callback, Customer, District, Interaction, Segment, Staff
 from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
+from crm.timeline_admin import CustomerTimelineMixin
 
 CUSTOMER_SEARCH_HELP = _("The customer's name, e-mail, loyalty card / external id, or phone number in any format")
 
@@ -113,7 +114,7 @@ class InteractionInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
+class CustomerAdmin(CustomerTimelineMixin, AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
     list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
     list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
     # Matched by customer_search below (name, e-mail, external id, phone in any format).

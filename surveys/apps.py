@@ -7,6 +7,7 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self):
-        from surveys import receivers
+        from surveys import receivers, timeline
 
         receivers.connect()
+        timeline.register()
