@@ -7,7 +7,8 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self):
-        from surveys import receivers, timeline
+        from surveys import dashboard, receivers, timeline
 
         receivers.connect()
         timeline.register()
+        dashboard.register()
