@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Callback, Customer, Interaction
@@ -107,7 +108,7 @@ def _interactions(customer, before, limit):
         Entry(
             at=i.occurred_at,
             kind="interaction",
-            title=f"{i.get_kind_display()}: {i.summary[:120]}",
+            title=f"{capfirst(i.get_kind_display())}: {i.summary[:120]}",
             detail=" · ".join(str(part) for part in (i.staff, i.store) if part),
             link=reverse("admin:crm_interaction_change", args=[i.pk]),
         )

@@ -39,6 +39,16 @@ class CustomerTimelineMixin:
             *super().get_urls(),
         ]
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The customer's clock next to the staff member's, above the form.
+        if obj is not None and obj.pk:
+            context = {
+                **context,
+                "customer_clock": both_zones(timezone.now(), obj.zone),
+                "customer_zone": obj.time_zone,
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def timeline_view(self, request, object_id):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied

@@ -1,6 +1,7 @@
 """Loyalty's entries on the customer's timeline (crm.timeline): purchases and bonus events, disputes."""
 
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm.timeline import Entry, older_than, register_source
@@ -32,7 +33,7 @@ def _ledger(customer, before, limit):
         Entry(
             at=tx.occurred_at,
             kind="ledger",
-            title=_("%(kind)s: %(points)+d points") % {"kind": tx.get_kind_display().capitalize(), "points": tx.points},
+            title=_("%(kind)s: %(points)+d points") % {"kind": capfirst(tx.get_kind_display()), "points": tx.points},
             detail=_ledger_detail(tx),
             link=reverse("admin:loyalty_bonustransaction_change", args=[tx.pk]),
         )

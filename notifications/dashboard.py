@@ -7,6 +7,7 @@ unsubscribe answers by their created_at indexes; the badges by their own index.
 
 from django.db.models import Count
 from django.db.models.functions import TruncWeek
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm.charts import bars, stacked_bars
@@ -61,7 +62,7 @@ def _messages(request, period) -> dict:
         rows = [(week.isoformat(), table[channel.value].get(week, [0] * len(OUTCOMES))) for week in weeks]
         charts.append(
             stacked_bars(
-                _("%(channel)s by week") % {"channel": channel.label.capitalize()},
+                _("%(channel)s by week") % {"channel": capfirst(channel.label)},
                 rows,
                 [str(label) for label, _statuses in OUTCOMES],
             )

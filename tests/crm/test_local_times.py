@@ -131,3 +131,10 @@ def test_the_dispute_page_shows_the_customers_own_clock(client, customer_factory
     page = client.get(dispute_url(customer, result.transaction_ids[0]).replace("https://crm.example.com", ""))
     text = page.content.decode()
     assert "2026-10-25 08:00 EET" in text and "Europe/Helsinki" in text
+
+
+def test_the_customer_page_shows_the_customers_clock_next_to_yours(berlin_staff, customer, admin_user):
+    with time_machine.travel(datetime.datetime(2027, 3, 28, 7, 0, tzinfo=UTC), tick=False):
+        berlin_staff.force_login(admin_user)  # a session of today's would have expired by then
+        page = berlin_staff.get(reverse("admin:crm_customer_change", args=[customer.pk])).content.decode()
+    assert "Now (Europe/Tallinn): 2027-03-28 10:00 EEST (customer) · 2027-03-28 09:00 CEST (you)" in page
