@@ -80,4 +80,11 @@ def test_customer_service_reads_the_dashboard_and_a_timeline(
     kinds = set(page.locator("#timeline li").evaluate_all("items => items.map(i => i.dataset.kind)"))
     assert kinds == {"consent"} and "Yes, e-mail me" in page.inner_text("#timeline")
     page.screenshot(path=str(tmp_path / "timeline-consent.png"), full_page=True)
+
+    # On a phone, neither page scrolls sideways.
+    page.set_viewport_size({"width": 412, "height": 915})
+    for path in ("/admin/dashboard/", f"/admin/crm/customer/{customer.pk}/timeline/"):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate(NO_OVERFLOW), path
+    page.screenshot(path=str(tmp_path / "timeline-phone.png"), full_page=True)
     assert all((tmp_path / name).stat().st_size > 0 for name in ("dashboard.png", "timeline.png"))
