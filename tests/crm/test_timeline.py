@@ -47,6 +47,7 @@ def history(customer_factory, store_factory, admin_user):
         consent_record(customer=customer, channel="email", action="granted", source="survey", wording="Yes, e-mail me")
     with time_machine.travel(at(3), tick=False):
         message = due_notification(customer, "service", subject="Your order")
+        due_notification(customer, "promotion", status="suppressed", reason="no_consent", send_at=at(10))
     DeliveryEvent.objects.create(
         notification=message,
         provider="test",
@@ -96,6 +97,9 @@ def test_every_kind_appears_newest_first(staff_client, history, django_assert_ma
     page = response.content.decode()
     assert "Recommend us?: 9" in page and "Yes, e-mail me" in page and "Call about the refund" in page
     assert "Not me" in page and "delivered" in page
+    # Each message with its decision: status, the reason it was held back, channel and send time.
+    assert "Promotion by e-mail: suppressed" in page and "no consent for this channel and topic" in page
+    assert "send at: 2026-10-20 23:00 EEST (customer)" in page
 
 
 def test_the_query_count_does_not_grow_with_the_history(staff_client, history, django_assert_max_num_queries):
