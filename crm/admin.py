@@ -17,10 +17,13 @@ from django_celery_beat.models import PeriodicTask
 from audit.admin import AuditedAdminMixin
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
+from crm.callback_forms import CallbackForm
 from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
 from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
+from crm.timeline_admin import CustomerTimelineMixin
+from crm.zones import both_zones
 
 CUSTOMER_SEARCH_HELP = _("The customer's name, e-mail, loyalty card / external id, or phone number in any format")
 
@@ -113,7 +116,7 @@ class InteractionInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
+class CustomerAdmin(CustomerTimelineMixin, AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
     list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
     list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
     # Matched by customer_search below (name, e-mail, external id, phone in any format).
@@ -230,7 +233,9 @@ class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, La
     """Open calls first, by when they are due (crm_callback_due_idx serves the order, the status
     filter and the reminder job)."""
 
-    list_display = ["due_at", "customer", "subject", "assigned_to", "status"]
+    form = CallbackForm
+    list_display = ["due_at", "call_at", "customer", "subject", "assigned_to", "status"]
+    readonly_fields = ["call_at"]
     list_filter = ["status", "assigned_to"]
     list_editable = ["status"]
     search_fields = ["customer", "subject", "notes"]  # see CustomerSearchMixin
@@ -243,6 +248,10 @@ class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, La
 
     def search_also(self, term):
         return Q(subject__icontains=term) | Q(notes__icontains=term)
+
+    @admin.display(description=_("call at (customer · you)"), ordering="due_at")
+    def call_at(self, obj):
+        return both_zones(obj.due_at, obj.customer.zone) if obj.pk else "—"
 
 
 class SegmentForm(forms.ModelForm):

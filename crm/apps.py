@@ -17,6 +17,12 @@ class CrmConfig(AppConfig):
         from django.db.models.functions import Collate
         from django.db.models.indexes import IndexExpression
 
+        from crm.dashboard import register_crm_panels
+        from crm.timeline import register_crm_sources
+
+        register_crm_sources()
+        register_crm_panels()
+
         # An operator class is written after its index expression, not inside its parentheses
         # (crm.models.PrefixSearchIndex): what django.contrib.postgres registers when installed.
         IndexExpression.register_wrappers(OrderBy, OpClass, Collate)

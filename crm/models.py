@@ -315,6 +315,13 @@ class StaffProfile(models.Model):
         related_name="staff_profiles",
         help_text=_("A store manager sees the customers whose home store this is"),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Europe/Helsinki: the admin shows times in it. Empty: the server's zone"),
+    )
 
     class Meta:
         verbose_name = _("staff profile")

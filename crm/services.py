@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from crm.models import Customer, District, Interaction, Language, Store
 from crm.normalization import normalize_email, normalize_phone, validate_time_zone
 from crm.signals import customer_changed
+from crm.zones import moment_in
 
 IMPORT_BATCH_SIZE = 2000
 IMPORT_FIELDS = (
@@ -486,6 +487,11 @@ def callback_reminders_send(*, now=None) -> int:
                         [
                             str(callback.customer),
                             str(callback.customer.phone or ""),
+                            _("Agreed for %(time)s, the customer's local time (%(zone)s)")
+                            % {
+                                "time": moment_in(callback.due_at, callback.customer.zone),
+                                "zone": callback.customer.time_zone,
+                            },
                             callback.subject,
                             "",
                             callback.notes,

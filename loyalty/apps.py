@@ -7,4 +7,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self):
-        from loyalty import lockout  # noqa: F401 (connects: deleting a lockout in the admin lifts it)
+        from loyalty import dashboard, lockout, timeline  # noqa: F401 (connects: deleting a lockout in the admin lifts it)
+
+        timeline.register()
+        dashboard.register()

@@ -7,6 +7,7 @@ from django.utils import translation
 
 from crm.links.pages import invalid_link, page_language, render_page, token_page
 from crm.links.tokens import read_customer_token
+from crm.zones import moment_in
 from loyalty.forms import DisputeForm
 from loyalty.models import BonusTransaction
 from loyalty.services import dispute_open
@@ -29,4 +30,6 @@ def dispute(request, token: str):
         if request.method == "POST" and form.is_valid():
             dispute_open(transaction_id=event.pk, customer=customer, comment=form.cleaned_data["comment"])
             return render_page(request, "loyalty/dispute_done.html", {"event": event}, language)
-    return render_page(request, "loyalty/dispute.html", {"form": form, "event": event}, language)
+    # The customer's own clock, named: the moment as their receipt shows it.
+    when = {"when": moment_in(event.occurred_at, customer.zone), "zone": customer.time_zone}
+    return render_page(request, "loyalty/dispute.html", {"form": form, "event": event, **when}, language)

@@ -10,7 +10,9 @@ class NotificationsConfig(AppConfig):
         from crm.links.pages import language_reader_register
 
         # Checks and tasks register themselves; the tasks so that code anywhere can nudge them by name.
-        from notifications import checks, receivers, selectors, tasks  # noqa: F401
+        from notifications import checks, dashboard, receivers, selectors, tasks, timeline  # noqa: F401
 
         receivers.connect()
+        timeline.register()
+        dashboard.register()
         language_reader_register("notifications", selectors.chosen_language)

@@ -7,6 +7,8 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self):
-        from surveys import receivers
+        from surveys import dashboard, receivers, timeline
 
         receivers.connect()
+        timeline.register()
+        dashboard.register()

@@ -23,11 +23,12 @@ class AlreadyAnswered(Exception):
     pass
 
 
-def _first_workday_morning(after: datetime.datetime) -> datetime.datetime:
-    day = after + datetime.timedelta(days=1)
+def _first_workday_morning(after: datetime.datetime, zone) -> datetime.datetime:
+    """9:00 on the next weekday as the customer's clock shows it, in UTC: staff call them then."""
+    day = after.astimezone(zone).date() + datetime.timedelta(days=1)
     while day.weekday() >= 5:
         day += datetime.timedelta(days=1)
-    return day.replace(hour=9, minute=0, second=0, microsecond=0)
+    return datetime.datetime.combine(day, datetime.time(9), tzinfo=zone).astimezone(datetime.UTC)
 
 
 def response_save(
@@ -130,7 +131,7 @@ def _apply(response: Response, answers: dict[Question, object], evidence: Eviden
     if low:
         callback_schedule(
             customer=customer,
-            due_at=_first_workday_morning(timezone.now()),
+            due_at=_first_workday_morning(timezone.now(), customer.zone),
             subject=_("Low score %(score)s in “%(survey)s”") % {"score": min(low), "survey": survey.title},
             notes="\n".join(f"{q.text}: {v}" for q, v in answers.items()),
         )

@@ -40,6 +40,10 @@ NOT_WALKED = {"login", "logout", "view_on_site", "autocomplete"}
 
 # The custom pages: each needs every one of its groups of permissions (any one of a group).
 NEEDS: dict[str, tuple[frozenset[str], ...]] = {
+    # The customer's timeline: each kind of entry further needs its own view permission (crm.timeline).
+    "crm_customer_timeline": (frozenset({"crm.view_customer", "crm.change_customer"}),),
+    # The dashboard: every staff role holds one of these; each panel further needs its own permission.
+    "dashboard": (frozenset({"crm.view_customer", "crm.view_store"}),),
     "loyalty_liability": (frozenset({"loyalty.view_liability"}),),
     "loyalty_bonusaccount_adjust": (frozenset({"loyalty.adjust_points"}),),
     "notifications_why": (frozenset({"notifications.view_why"}),),
