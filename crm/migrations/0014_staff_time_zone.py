@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0012_roles_message_controls'),
+        ('crm', '0013_district_neighbours'),
     ]
 
     operations = [

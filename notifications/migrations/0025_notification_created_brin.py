@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("notifications", "0019_staff_cancel_reason"),
+        ("notifications", "0024_counted_and_translated_templates"),
     ]
 
     operations = [
