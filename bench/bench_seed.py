@@ -103,8 +103,8 @@ def child() -> None:
     line("seed 1M customers seconds", seconds * MILLION / SCALE, 120, "s")
 
     # --- Segment counts ------------------------------------------------------------------------
+    from campaigns.segments import segment_customers
     from crm.models import Customer
-    from crm.segments import segment_customers
 
     customers = Customer.objects.count()
     slowest = 0.0

@@ -15,10 +15,10 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from audit.admin import AuditedAdminMixin
+from campaigns.segments import segment_customers, validate_rules
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
 from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
-from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
 

@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin import AuditedAdminMixin
 from audit.models import AuditEntry
 from audit.services import audit_record
+from campaigns.segments import segment_customers, validate_rules
 from crm.access import StoreScopedMixin
 from crm.admin import CustomerSearchMixin
 from crm.admin_scale import LargeTableAdmin
 from crm.models import Segment
-from crm.segments import segment_customers, validate_rules
 from notifications.models import Notification, Topic
 from surveys.models import Question, Response, Survey
 from surveys.selectors import responses_for_export, survey_results

@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from campaigns.segments import segment_customers
 from crm.models import Segment
-from crm.segments import segment_customers
 from notifications.consent.services import consent_record
 from notifications.preferences.services import preference_update
 from surveys.models import Answer, Question, Response, Survey
