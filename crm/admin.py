@@ -1,10 +1,8 @@
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -15,10 +13,9 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from audit.admin import AuditedAdminMixin
-from campaigns.segments import segment_customers, validate_rules
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
-from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
+from crm.models import Callback, Customer, District, Interaction, StaffProfile, Store
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
 
@@ -243,51 +240,6 @@ class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, La
 
     def search_also(self, term):
         return Q(subject__icontains=term) | Q(notes__icontains=term)
-
-
-class SegmentForm(forms.ModelForm):
-    class Meta:
-        model = Segment
-        fields = ["name", "rules"]
-
-    def clean_rules(self):
-        rules = self.cleaned_data["rules"]
-        validate_rules(rules)
-        return rules
-
-
-@admin.register(Segment)
-class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
-
-    A segment whose rules no longer hold (saved before they were checked, written by code, or
-    naming a district or store that has since been renamed or removed) shows what to fix instead
-    of a count, never an error page.
-    """
-
-    form = SegmentForm
-    list_display = ["name", "created_at"]
-    readonly_fields = ["size", "sample"]
-
-    @admin.display(description=_("customers now"))
-    def size(self, obj):
-        if not obj.pk:
-            return "—"
-        try:
-            validate_rules(obj.rules)
-            return segment_customers(obj.rules).count()
-        except ValidationError as error:
-            return _("Rules need fixing: %(problems)s") % {"problems": " ".join(error.messages)}
-
-    @admin.display(description=_("a few of them"))
-    def sample(self, obj):
-        if not obj.pk:
-            return "—"
-        try:
-            customers = segment_customers(obj.rules)
-        except ValidationError:
-            return "—"
-        return ", ".join(str(c) for c in customers.order_by("pk")[:10]) or "—"
 
 
 class StaffProfileInline(admin.StackedInline):

@@ -13,7 +13,7 @@ walks every admin URL as every role against it. Change it only with a new migrat
 |                         | messages and "why (not)?" (cancel, send now, resend), preferences        |
 |                         | (change), consent history,                                               |
 |                         | suppressions (lift), inbound messages, delivery events; survey answers   |
-| marketing               | segments; topics, message templates, unsubscribe reasons and feedback;   |
+| marketing               | segments (campaigns app); topics, message templates, unsubscribe reasons and feedback;   |
 |                         | surveys and their questions, results, CSV export, inviting a segment;    |
 |                         | tiers and earning rules (view). No customer records                      |
 | store manager           | their own store's customers only (crm.access: the customers whose home   |
@@ -71,10 +71,10 @@ ROLES: dict[str, frozenset[str] | str] = {
     ),
     MARKETING: frozenset(
         {
-            "crm.view_segment",
-            "crm.add_segment",
-            "crm.change_segment",
-            "crm.delete_segment",
+            "campaigns.view_segment",
+            "campaigns.add_segment",
+            "campaigns.change_segment",
+            "campaigns.delete_segment",
             "crm.view_store",
             "crm.view_district",
             "loyalty.view_tier",
@@ -133,12 +133,15 @@ ROLES: dict[str, frozenset[str] | str] = {
 }
 
 
-def roles_sync(apps) -> None:
+def roles_sync(apps, connection=None) -> None:
     """Create the groups and give each exactly its permissions (run again, it changes nothing).
 
     ``apps`` is a migration's app registry. A group's permissions are set, not added to: a right
     added to a role by hand is taken back by the next sync, so the matrix above stays the truth.
-    A permission named here that does not exist stops the migration (a typo grants nothing silently).
+    A permission named here that does not exist stops the migration (a typo grants nothing silently),
+    unless its app still has migrations to apply: the matrix is today's, and an older migration
+    that syncs it on a fresh database runs before the models (and permissions) of a later app or
+    a later migration exist. The roles migration that comes with them grants them then.
     """
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
@@ -150,10 +153,22 @@ def roles_sync(apps) -> None:
         else:
             missing = sorted(wanted - by_name.keys())
             if missing:
+                migrating = _apps_still_migrating(connection)
+                missing = [codename for codename in missing if codename.partition(".")[0] not in migrating]
+            if missing:
                 raise LookupError(f"Role {name!r} names permissions that do not exist: {missing}")
-            permissions = [by_name[codename] for codename in sorted(wanted)]
+            permissions = [by_name[codename] for codename in sorted(wanted) if codename in by_name]
         group, _created = group_model.objects.get_or_create(name=name)
         group.permissions.set(permissions)
+
+
+def _apps_still_migrating(connection=None) -> set[str]:
+    """The apps with a migration on disk that the database has not applied yet."""
+    from django.db import connection as default_connection
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection or default_connection)
+    return {app for app, name in loader.graph.leaf_nodes() if (app, name) not in loader.applied_migrations}
 
 
 def permissions_create(apps) -> None:

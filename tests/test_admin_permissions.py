@@ -25,8 +25,9 @@ from django_celery_beat.models import (
 )
 
 from audit.models import AuditEntry
+from campaigns.models import Segment
 from crm import roles
-from crm.models import Customer, Segment, StaffProfile
+from crm.models import Customer, StaffProfile
 from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
 from notifications.models import LetterBatch, MessageTemplate
 from privacy.models import DataRequest
