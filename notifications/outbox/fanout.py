@@ -53,6 +53,8 @@ class FanOut:
     already_present: int = 0
     rows_written: int = 0
     topic_inactive: bool = False
+    # A dry run's plans: (customer's zone, the rows planned for them) → how many customers.
+    plans: Counter = field(default_factory=Counter)
 
 
 class _Person:
@@ -129,9 +131,9 @@ class _Outcome:
 class _Planner:
     """Plans one occasion for customer after customer, computing each distinct plan and slot once."""
 
-    def __init__(self, topic: Topic, now: datetime.datetime):
-        self.topic, self.now = topic, now
-        self.deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+    def __init__(self, topic: Topic, now: datetime.datetime, *, earliest=None, deadline=None):
+        self.topic, self.now = topic, earliest or now
+        self.deadline = deadline or self.now + datetime.timedelta(hours=topic.deadline_hours)
         self.flexible = topic.urgency == Topic.Urgency.FLEXIBLE
         self._slots: dict[tuple, tuple[datetime.datetime | None, str]] = {}
         self._shared: dict[tuple, _Outcome] = {}
@@ -226,19 +228,26 @@ def notify_many(
     dedupe_prefix: str,
     now: datetime.datetime | None = None,
     chunk_size: int = 10_000,
+    earliest: datetime.datetime | None = None,
+    deadline: datetime.datetime | None = None,
+    dry_run: bool = False,
 ) -> FanOut:
     """Plan, schedule and write one occasion's outbox rows for every customer in ``customers``.
 
     Runs in the caller's transaction. Dedupe keys are ``{dedupe_prefix}:{customer id}:{channel}``,
     so running a fan-out again writes nothing new. Returns a FanOut report of what happened to
     each customer. Rows due at once wake the dispatcher after commit; the rest wait for beat.
+
+    ``earliest`` (send not before) and ``deadline`` replace "now" and the topic's deadline (a
+    campaign's start and end). ``dry_run`` plans and counts but writes nothing: the report's
+    ``plans`` then say which rows each customer would get (a campaign's forecast).
     """
     now = now or timezone.now()
     if isinstance(topic, str):
         topic = Topic.objects.get(code=topic)
     if not topic.is_active:
         return FanOut(customers=customers.count(), topic_inactive=True)
-    planner = _Planner(topic, now)
+    planner = _Planner(topic, now, earliest=earliest, deadline=deadline)
     writer = _Writer(topic=topic, context=context, prefix=dedupe_prefix, deadline=planner.deadline, now=now)
     report = FanOut()
     due_channels: set[str] = set()
@@ -283,6 +292,11 @@ def notify_many(
             suppressed = _suppressed(span_start, last_pk)
             outcome = planner.outcome
             planned = [(values[0], outcome(values, book, suppressed)) for values in chunk]
+            if dry_run:
+                report.plans.update(
+                    (values[7], planned_outcome.rows)
+                    for values, (_, planned_outcome) in zip(chunk, planned, strict=True)
+                )
             if present:
                 new = []
                 for pk, planned_outcome in planned:
@@ -302,8 +316,9 @@ def notify_many(
                     report.suppressed[planned_outcome.count] += customers_count
                 report.rows_written += customers_count * len(planned_outcome.rows)
                 due_channels |= planned_outcome.due
-            writer.write(new)
-        if due_channels:
+            if not dry_run:
+                writer.write(new)
+        if due_channels and not dry_run:
             kick_dispatcher(due_channels)
     return report
 
