@@ -242,7 +242,7 @@ def campaign_test_send(*, campaign: Campaign, email: str, language: str, first_n
     stand_in = Customer(first_name=first_name, email=email, language=language)
     subject, parts = campaign.name, []
     for channel in sorted(context["content"], key=lambda c: c != Channel.EMAIL):
-        row = Notification(customer=stand_in, topic=campaign.topic, channel=channel, context=context)
+        row = Notification(pk=0, customer=stand_in, topic=campaign.topic, channel=channel, context=context)
         template = content_template(row, language)
         if channel == Channel.EMAIL:
             message = render(row, template=template, language=language)
