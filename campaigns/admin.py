@@ -370,6 +370,8 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 request, gettext("The campaign is %(status)s now.") % {"status": campaign.get_status_display()}
             )
             return redirect("admin:campaigns_campaign_control", campaign.pk)
+        services.campaign_finish_if_done(campaign=campaign)
+        allowed = CONTROLS_FOR.get(campaign.status, [])
         progress = selectors.campaign_progress(campaign)
         columns = [
             "queued",

@@ -234,6 +234,20 @@ def campaign_cancel(*, campaign: Campaign, now: datetime.datetime | None = None)
     return cancelled
 
 
+def campaign_finish_if_done(*, campaign: Campaign) -> bool:
+    """A launched campaign with nothing left to send (nothing queued, held or being sent) is finished."""
+    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
+        return False
+    if campaign_rows(campaign).filter(status__in=[*QUEUED, Status.HELD, Status.SENDING]).exists():
+        return False
+    finished = Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(
+        status=Campaign.Status.FINISHED, updated_at=timezone.now()
+    )
+    if finished:
+        campaign.status = Campaign.Status.FINISHED
+    return bool(finished)
+
+
 def campaign_test_send(*, campaign: Campaign, email: str, language: str, first_name: str = "") -> None:
     """Send the campaign's content to a staff address at once, as a customer would read it in
     ``language``: the e-mail rendered in full (brand, contacts, unsubscribe), the other channels'

@@ -28,6 +28,7 @@ def launched(campaign_factory, time_machine):
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(launched, time_machine):
+    assert not services.campaign_finish_if_done(campaign=launched)  # its messages are still queued
     held = services.campaign_pause(campaign=launched, now=NOW)
     assert held == 12
     assert set(services.campaign_rows(launched).values_list("status", flat=True)) == {Status.HELD}
@@ -42,6 +43,10 @@ def test_a_paused_campaign_sends_nothing_until_resumed(launched, time_machine):
     assert all(row.send_at >= LATER for row in services.campaign_rows(launched))
     assert dispatch.drain(now=LATER) == {"sent": 12}
     assert selectors.campaign_progress(launched).by_channel == {"email": {"sent": 6}, "sms": {"sent": 6}}
+    # Nothing left to send: finished.
+    assert services.campaign_finish_if_done(campaign=launched)
+    launched.refresh_from_db()
+    assert launched.status == Campaign.Status.FINISHED
 
 
 def test_a_cancelled_campaign_sends_nothing_more(launched, time_machine):
