@@ -79,15 +79,20 @@ def recipients_of(campaign: Campaign):
 
 def _members_insert(campaign: Campaign, *, now: datetime.datetime) -> None:
     """Every customer of the segment now, as a member, held out or not: one INSERT … SELECT."""
-    members = with_bucket(segment_customers(campaign.segment.rules, now=now), campaign.pk).values_list(
-        "pk", "holdout_bucket"
+    members = (
+        with_bucket(segment_customers(campaign.segment.rules, now=now), campaign.pk)
+        .annotate(member_id=F("pk"))
+        .values_list("member_id", "holdout_bucket")
+        .order_by()
     )
     sql, params = members.query.sql_with_params()
     table = connection.ops.quote_name(CampaignMember._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
+            # Columns by the names the members' query gives them; "WHERE true" keeps SQLite's parser
+            # from reading ON CONFLICT as part of the SELECT (its documented ambiguity).
             f"INSERT INTO {table} (campaign_id, customer_id, holdout, created_at) "
-            f"SELECT %s, member.id, member.bucket < %s, %s FROM ({sql}) AS member (id, bucket) "
+            f"SELECT %s, member.member_id, member.holdout_bucket < %s, %s FROM ({sql}) AS member WHERE true "
             "ON CONFLICT DO NOTHING",
             [campaign.pk, holdout_threshold(campaign.holdout_percent), now, *params],
         )
