@@ -103,3 +103,17 @@ def test_forecast_counts_who_is_at_their_weekly_limit(campaign_factory, time_mac
     dispatch.drain(now=NOW)
     forecast = selectors.campaign_forecast(campaign_factory(holdout_percent=0), now=NOW)
     assert forecast.over_cap == {"sms": 1}
+
+
+def test_resumed_at_night_the_messages_wait_for_the_customers_window(launched, time_machine):
+    services.campaign_pause(campaign=launched, now=NOW)
+    night = datetime.datetime(2026, 3, 11, 21, 30, tzinfo=datetime.UTC)  # 23:30 in Tallinn
+    time_machine.move_to(night, tick=False)
+    services.campaign_resume(campaign=launched, now=night)
+    # Due (their time passed while paused), yet the dispatcher sends nothing in quiet hours: each
+    # is deferred to a slot inside the customer's window before the campaign's deadline.
+    assert dispatch.drain(now=night) == {"deferred": 12}
+    for row in services.campaign_rows(launched):
+        local = row.send_at.astimezone(datetime.timezone(datetime.timedelta(hours=2)))
+        assert row.status == Status.DEFERRED and local.date() == datetime.date(2026, 3, 12)
+        assert 8 <= local.hour < 21 and row.send_at <= launched.deadline
