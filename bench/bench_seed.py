@@ -7,7 +7,7 @@ Prints, each as ``name: ours <value> <unit> | target <value> <unit> | met yes/no
   the time up tenfold (index builds grow a little faster than that); BENCH_SCALE=1m seeds 1M.
 - segment count over N customers: ``segment_customers(rules).count()`` for typical rules, the
   median of three runs each, and the slowest of them (target 1 s). Frequency and spend read the
-  rolling year kept on each bonus account, recency its latest purchase (see crm.segments).
+  rolling year kept on each bonus account, recency its latest purchase (see campaigns.segments).
 - worker memory: N notifications scheduled in the future (plus a batch due now), then the
   tracemalloc peak of one beat tick (``dispatch_due_task``) and of one drain (claim, send, record
   one batch), at two sizes: flat means the bigger outbox costs the tick no more memory. Default
@@ -103,8 +103,8 @@ def child() -> None:
     line("seed 1M customers seconds", seconds * MILLION / SCALE, 120, "s")
 
     # --- Segment counts ------------------------------------------------------------------------
+    from campaigns.segments import segment_customers
     from crm.models import Customer
-    from crm.segments import segment_customers
 
     customers = Customer.objects.count()
     slowest = 0.0

@@ -1,10 +1,8 @@
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +16,7 @@ from audit.admin import AuditedAdminMixin
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
 from crm.callback_forms import CallbackForm
-from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
-from crm.segments import segment_customers, validate_rules
+from crm.models import Callback, Customer, District, Interaction, StaffProfile, Store
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
 from crm.timeline_admin import CustomerTimelineMixin
@@ -252,51 +249,6 @@ class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, La
     @admin.display(description=_("call at (customer · you)"), ordering="due_at")
     def call_at(self, obj):
         return both_zones(obj.due_at, obj.customer.zone) if obj.pk else "—"
-
-
-class SegmentForm(forms.ModelForm):
-    class Meta:
-        model = Segment
-        fields = ["name", "rules"]
-
-    def clean_rules(self):
-        rules = self.cleaned_data["rules"]
-        validate_rules(rules)
-        return rules
-
-
-@admin.register(Segment)
-class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
-
-    A segment whose rules no longer hold (saved before they were checked, written by code, or
-    naming a district or store that has since been renamed or removed) shows what to fix instead
-    of a count, never an error page.
-    """
-
-    form = SegmentForm
-    list_display = ["name", "created_at"]
-    readonly_fields = ["size", "sample"]
-
-    @admin.display(description=_("customers now"))
-    def size(self, obj):
-        if not obj.pk:
-            return "—"
-        try:
-            validate_rules(obj.rules)
-            return segment_customers(obj.rules).count()
-        except ValidationError as error:
-            return _("Rules need fixing: %(problems)s") % {"problems": " ".join(error.messages)}
-
-    @admin.display(description=_("a few of them"))
-    def sample(self, obj):
-        if not obj.pk:
-            return "—"
-        try:
-            customers = segment_customers(obj.rules)
-        except ValidationError:
-            return "—"
-        return ", ".join(str(c) for c in customers.order_by("pk")[:10]) or "—"
 
 
 class StaffProfileInline(admin.StackedInline):

@@ -13,7 +13,8 @@ walks every admin URL as every role against it. Change it only with a new migrat
 |                         | messages and "why (not)?" (cancel, send now, resend), preferences        |
 |                         | (change), consent history,                                               |
 |                         | suppressions (lift), inbound messages, delivery events; survey answers   |
-| marketing               | segments; topics, message templates, unsubscribe reasons and feedback;   |
+| marketing               | segments; campaigns (launch, pause, resume, cancel, test-send, report);  |
+|                         | topics, message templates, unsubscribe reasons and feedback;             |
 |                         | surveys and their questions, results, CSV export, inviting a segment;    |
 |                         | tiers and earning rules (view). No customer records                      |
 | store manager           | their own store's customers only (crm.access: the customers whose home   |
@@ -71,10 +72,20 @@ ROLES: dict[str, frozenset[str] | str] = {
     ),
     MARKETING: frozenset(
         {
-            "crm.view_segment",
-            "crm.add_segment",
-            "crm.change_segment",
-            "crm.delete_segment",
+            "campaigns.view_segment",
+            "campaigns.add_segment",
+            "campaigns.change_segment",
+            "campaigns.delete_segment",
+            "campaigns.view_campaign",
+            "campaigns.add_campaign",
+            "campaigns.change_campaign",
+            "campaigns.launch_campaign",
+            "campaigns.view_report",
+            "campaigns.test_send_campaign",
+            "campaigns.view_campaigncontent",
+            "campaigns.add_campaigncontent",
+            "campaigns.change_campaigncontent",
+            "campaigns.delete_campaigncontent",
             "crm.view_store",
             "crm.view_district",
             "loyalty.view_tier",

@@ -248,6 +248,7 @@ class Notification(models.Model):
         DEFERRED = "deferred", _("deferred")
         SUPPRESSED = "suppressed", _("suppressed")
         CANCELLED = "cancelled", _("cancelled")
+        HELD = "held", _("held: its campaign is paused")
 
     class Reason(models.TextChoices):
         NONE = "", _("—")

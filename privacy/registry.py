@@ -17,6 +17,7 @@ from django.db.models import Field, Model, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import CampaignMember
 from crm.models import Callback, Customer, Interaction
 from loyalty.models import BonusAccount, BonusLot, BonusTransaction, Dispute, ExpiryWarning, LotMovement
 from notifications.models import (
@@ -170,6 +171,9 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Answer, "response__customer", erase={"value": ""}, erase_where=Q(question__kind=Question.Kind.TEXT)),
     Holding(Invitation, "customer"),
     Holding(DataRequest, "customer", scrub=("reason",)),
+    # Which campaigns the customer was chosen for, and whether as one of the holdout: kept for the
+    # campaigns' reports (an erased customer is anonymous; the row names no one).
+    Holding(CampaignMember, "customer"),
 )
 
 # Models with a path to Customer whose rows the export leaves out on purpose, each with why.

@@ -1,14 +1,12 @@
 import csv
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
-from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedAdminMixin
@@ -17,84 +15,17 @@ from audit.services import audit_record
 from crm.access import StoreScopedMixin
 from crm.admin import CustomerSearchMixin
 from crm.admin_scale import LargeTableAdmin
-from crm.models import Segment
-from crm.segments import segment_customers, validate_rules
-from notifications.models import Notification, Topic
 from surveys.models import Question, Response, Survey
 from surveys.selectors import responses_for_export, survey_results
-from surveys.services import InvitationReport, survey_invite_many
 
 RESULTS_PERMISSION = "surveys.view_results"
 EXPORT_PERMISSION = "surveys.export_results"
-INVITE_PERMISSION = "surveys.invite_segment"
 # The survey's own pages, each behind its permission: (URL name suffix, permission, link text).
+# Inviting a segment is campaigns' page (campaigns.admin adds it: segments live there).
 SURVEY_PAGES = [
     ("results", RESULTS_PERMISSION, _("results")),
     ("export", EXPORT_PERMISSION, "CSV"),
-    ("invite", INVITE_PERMISSION, _("invite")),
 ]
-
-
-class InviteForm(forms.Form):
-    segment = forms.ModelChoiceField(queryset=Segment.objects.all(), label=_("segment"))
-
-    def clean_segment(self):
-        """A segment whose rules no longer hold is refused here, with what to fix, rather than half-used."""
-        segment = self.cleaned_data["segment"]
-        try:
-            validate_rules(segment.rules)
-        except ValidationError as error:
-            raise ValidationError(
-                _("Segment “%(segment)s” cannot be used until its rules are fixed: %(problems)s"),
-                params={"segment": segment, "problems": " ".join(error.messages)},
-            ) from None
-        return segment
-
-
-def invitation_message(report: InvitationReport, segment: Segment) -> str:
-    """What inviting a segment did, in the staff member's language: each count on its own."""
-    if report.topic_inactive:
-        return gettext(
-            "Nobody was invited: the topic “%(topic)s” is switched off. Switch it on under Topics and invite again."
-        ) % {"topic": Topic.objects.get(code="survey-invitation")}
-    parts = [
-        ngettext("%(count)d invitation queued", "%(count)d invitations queued", report.queued)
-        % {"count": report.queued}
-    ]
-    not_sent = sum(report.suppressed.values())
-    if not_sent:
-        labels = dict(Notification.Reason.choices)
-        reasons = ", ".join(f"{labels.get(reason, reason)}: {count}" for reason, count in report.suppressed.items())
-        parts.append(
-            ngettext(
-                "%(count)d invitation not sent (%(reasons)s)",
-                "%(count)d invitations not sent (%(reasons)s)",
-                not_sent,
-            )
-            % {"count": not_sent, "reasons": reasons}
-        )
-    if report.duplicates:
-        parts.append(
-            ngettext(
-                "%(count)d already had this invitation in the outbox",
-                "%(count)d already had this invitation in the outbox",
-                report.duplicates,
-            )
-            % {"count": report.duplicates}
-        )
-    if report.already_invited:
-        parts.append(
-            ngettext(
-                "%(count)d already invited before",
-                "%(count)d already invited before",
-                report.already_invited,
-            )
-            % {"count": report.already_invited}
-        )
-    members = ngettext(
-        "%(count)d customer in “%(segment)s”", "%(count)d customers in “%(segment)s”", report.planned
-    ) % {"count": report.planned, "segment": segment}
-    return gettext("%(members)s: %(outcomes)s.") % {"members": members, "outcomes": "; ".join(parts)}
 
 
 class QuestionInline(admin.StackedInline):
@@ -113,9 +44,11 @@ class SurveyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [QuestionInline]
+    pages = SURVEY_PAGES
 
     @admin.display(description=_("results"))
-    def links(self, obj, pages=SURVEY_PAGES):
+    def links(self, obj, pages=None):
+        pages = self.pages if pages is None else pages
         return format_html_join(
             " · ",
             '<a href="{}">{}</a>',
@@ -125,7 +58,7 @@ class SurveyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_list_display(self, request):
         """The links column holds only the pages the user may open (none: no column)."""
         shown = [name for name in super().get_list_display(request) if name != "links"]
-        pages = [page for page in SURVEY_PAGES if request.user.has_perm(page[1])]
+        pages = [page for page in self.pages if request.user.has_perm(page[1])]
         if not pages:
             return shown
 
@@ -139,7 +72,6 @@ class SurveyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return [
             path("<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="surveys_survey_results"),
             path("<int:pk>/export.csv", self.admin_site.admin_view(self.export_view), name="surveys_survey_export"),
-            path("<int:pk>/invite/", self.admin_site.admin_view(self.invite_view), name="surveys_survey_invite"),
             *super().get_urls(),
         ]
 
@@ -157,40 +89,6 @@ class SurveyAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/surveys/results.html", context)
-
-    def invite_view(self, request, pk):
-        """Invite a segment: one invitation per customer per survey, each a policy-checked notification.
-
-        The message reports what really happened: how many were queued, how many cannot be sent
-        and why, and how many had been invited before.
-        """
-        if not request.user.has_perm(INVITE_PERMISSION):
-            raise PermissionDenied
-        survey = get_object_or_404(Survey, pk=pk)
-        form = InviteForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            segment = form.cleaned_data["segment"]
-            report = survey_invite_many(survey=survey, customers=segment_customers(segment.rules))
-            audit_record(
-                request=request,
-                action=AuditEntry.Action.INVITE,
-                obj=survey,
-                changes={
-                    "segment": [None, {"id": segment.pk, "name": segment.name, "rules": segment.rules}],
-                    "queued": [None, report.queued],
-                    "planned": [None, report.planned],
-                },
-            )
-            level = messages.SUCCESS if report.queued else messages.WARNING
-            messages.add_message(request, level, invitation_message(report, segment))
-            return redirect("admin:surveys_survey_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Invite to %(survey)s") % {"survey": survey},
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/surveys/invite.html", context)
 
     def export_view(self, request, pk):
         if not request.user.has_perm(EXPORT_PERMISSION):

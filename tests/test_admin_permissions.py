@@ -25,10 +25,11 @@ from django_celery_beat.models import (
 )
 
 from audit.models import AuditEntry
+from campaigns.models import Campaign, Segment
 from crm import roles
-from crm.models import Customer, Segment, StaffProfile
+from crm.models import Customer, StaffProfile
 from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
-from notifications.models import LetterBatch, MessageTemplate
+from notifications.models import LetterBatch, MessageTemplate, Topic
 from privacy.models import DataRequest
 from tests.loyalty.factories import make_pos_key
 from tests.privacy.conftest import _person
@@ -57,6 +58,11 @@ NEEDS: dict[str, tuple[frozenset[str], ...]] = {
     "surveys_survey_results": (frozenset({"surveys.view_results"}),),
     "surveys_survey_export": (frozenset({"surveys.export_results"}),),
     "surveys_survey_invite": (frozenset({"surveys.invite_segment"}),),
+    "campaigns_campaign_forecast": (frozenset({"campaigns.view_campaign"}),),
+    # Progress and the controls: reading needs view; each control (a POST) needs launch_campaign.
+    "campaigns_campaign_control": (frozenset({"campaigns.view_campaign"}),),
+    "campaigns_campaign_report": (frozenset({"campaigns.view_report"}),),
+    "campaigns_campaign_test_send": (frozenset({"campaigns.test_send_campaign"}),),
     "privacy_customer_data": (frozenset({"privacy.export_customer"}),),
     "privacy_customer_data_json": (frozenset({"privacy.export_customer"}),),
 }
@@ -201,7 +207,13 @@ def world(customer_factory, store_factory, district_factory, admin_user):
         phone="+37255500011",
     )
     customer = person.customer
-    Segment.objects.create(name="Everyone", rules={})
+    everyone = Segment.objects.create(name="Everyone", rules={})
+    Campaign.objects.create(
+        name="Spring",
+        topic=Topic.objects.get(code="new-products"),
+        segment=everyone,
+        deadline=timezone.now() + datetime.timedelta(days=3),
+    )
     make_pos_key(store)
     PosLockout.objects.create(ip="203.0.113.9", failures=20, locked_until=timezone.now())
     AccessAttempt.objects.create(username="guess", ip_address="203.0.113.9", failures_since_start=5)

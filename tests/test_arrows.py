@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "audit", "crm", "loyalty", "notifications", "surveys", "privacy")
+PACKAGES = ("config", "audit", "crm", "loyalty", "notifications", "surveys", "campaigns", "privacy")
 # The apps each app may import (config is the project's frame: settings, urls, the Celery app).
 APP_ARROWS = {
     # What staff did (the audit trail): at the very bottom, every app's admin records into it.
@@ -17,9 +17,13 @@ APP_ARROWS = {
     "loyalty": {"audit", "crm"},
     "notifications": {"audit", "crm", "loyalty"},
     "surveys": {"audit", "crm", "loyalty", "notifications"},
+    # Segments and campaigns: on top of the apps that hold customers, points, messages and surveys,
+    # it uses them all; none of them knows it exists (a notification names its campaign by a plain
+    # id, never a foreign key into campaigns).
+    "campaigns": {"audit", "crm", "loyalty", "notifications", "surveys"},
     # Where personal data lives, what a customer may take away and what erasure leaves: it reads
-    # (and anonymises) every app; no app below knows it exists.
-    "privacy": {"audit", "crm", "loyalty", "notifications", "surveys"},
+    # (and anonymises) every app, campaigns' members and holdouts included; no app below knows it exists.
+    "privacy": {"audit", "crm", "loyalty", "notifications", "surveys", "campaigns"},
 }
 
 

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "loyalty",
     "notifications",
     "surveys",
+    "campaigns",
     "privacy",
     "audit",
 ]

@@ -69,6 +69,8 @@ TEMPLATE_FALLBACK = {Channel.MESSENGER: Channel.SMS, Channel.POSTAL: Channel.EMA
 
 def pick_template(templates: dict, notification: Notification, language: str) -> MessageTemplate | None:
     """The template for the row's topic and channel in ``language``, else in the default language."""
+    if notification.context.get("content"):
+        return content_template(notification, language)
     for channel in (notification.channel, TEMPLATE_FALLBACK.get(notification.channel)):
         for lang in (language, settings.LANGUAGE_CODE):
             found = templates.get((notification.topic_id, channel, lang))
@@ -100,6 +102,21 @@ def counted(context: dict) -> dict:
 
 def _in_language(language: str):
     return nullcontext() if translation.get_language() == language else translation.override(language)
+
+
+def content_template(notification: Notification, language: str) -> MessageTemplate | None:
+    """The row's own text (a campaign's, carried in its context as ``content``: channel → language →
+    [subject, body]) in ``language``, else the default language, else any language it has."""
+    content = notification.context["content"]
+    for channel in (notification.channel, TEMPLATE_FALLBACK.get(notification.channel)):
+        texts = content.get(channel) or {}
+        text = texts.get(language) or texts.get(settings.LANGUAGE_CODE) or next(iter(texts.values()), None)
+        if text:
+            subject, body = text
+            return MessageTemplate(
+                topic_id=notification.topic_id, channel=channel, language=language, subject=subject, body=body
+            )
+    return None
 
 
 @lru_cache(maxsize=512)

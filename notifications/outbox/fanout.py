@@ -53,6 +53,8 @@ class FanOut:
     already_present: int = 0
     rows_written: int = 0
     topic_inactive: bool = False
+    # A dry run's plans: (customer's zone, the rows planned for them) → how many customers.
+    plans: Counter = field(default_factory=Counter)
 
 
 class _Person:
@@ -235,6 +237,7 @@ def notify_many(
     chunk_size: int = 10_000,
     not_before: datetime.datetime | None = None,
     deadline: datetime.datetime | None = None,
+    dry_run: bool = False,
 ) -> FanOut:
     """Plan, schedule and write one occasion's outbox rows for every customer in ``customers``.
 
@@ -244,6 +247,8 @@ def notify_many(
 
     ``not_before`` / ``deadline``: the occasion's own span (an opening-hours change goes the day
     before, and not on the day); by default from ``now`` for the topic's deadline hours.
+    ``dry_run`` plans and counts but writes nothing: the report's ``plans`` then say which rows
+    each customer would get (a campaign's forecast).
     """
     now = now or timezone.now()
     if isinstance(topic, str):
@@ -295,6 +300,11 @@ def notify_many(
             suppressed = _suppressed(span_start, last_pk)
             outcome = planner.outcome
             planned = [(values[0], outcome(values, book, suppressed)) for values in chunk]
+            if dry_run:
+                report.plans.update(
+                    (values[7], planned_outcome.rows)
+                    for values, (_, planned_outcome) in zip(chunk, planned, strict=True)
+                )
             if present:
                 new = []
                 for pk, planned_outcome in planned:
@@ -314,8 +324,9 @@ def notify_many(
                     report.suppressed[planned_outcome.count] += customers_count
                 report.rows_written += customers_count * len(planned_outcome.rows)
                 due_channels |= planned_outcome.due
-            writer.write(new)
-        if due_channels:
+            if not dry_run:
+                writer.write(new)
+        if due_channels and not dry_run:
             kick_dispatcher(due_channels)
     return report
 

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from campaigns.models import Segment
 from crm import roles
-from crm.models import Segment
 from loyalty.models import BonusAccount
 from privacy.erasure import customer_erase
 from privacy.registry import ERASED
@@ -64,11 +64,11 @@ def test_saving_a_customer_unchanged_records_nothing(staff_client, customer):
 
 def test_a_segment_added_and_deleted(staff_client, admin_user):
     response = staff_client.post(
-        reverse("admin:crm_segment_add"), {"name": "Tallinn", "rules": '{"languages": ["et"]}'}
+        reverse("admin:campaigns_segment_add"), {"name": "Tallinn", "rules": '{"languages": ["et"]}'}
     )
     assert response.status_code == 302
     segment = Segment.objects.get()
-    staff_client.post(reverse("admin:crm_segment_delete", args=[segment.pk]), {"post": "yes"})
+    staff_client.post(reverse("admin:campaigns_segment_delete", args=[segment.pk]), {"post": "yes"})
     added, deleted = AuditEntry.objects.order_by("id")
     assert (added.action, added.changes["name"], added.changes["rules"]) == (
         "add",

@@ -8,6 +8,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignMember, Segment
 from crm.models import Customer
 from crm.services import callback_schedule, interaction_record
 from loyalty.models import BonusLot, ExpiryWarning
@@ -19,6 +20,7 @@ from notifications.models import (
     InboundMessage,
     Notification,
     Preference,
+    Topic,
     UnsubscribeFeedback,
     UnsubscribeReason,
 )
@@ -172,6 +174,13 @@ def _person(customer_factory, store, district, staff, *, tag: str, first: str, l
     Answer.objects.create(response=response, question=free_text, value=values["survey answer"])
     Answer.objects.create(response=response, question=scale, value=9)
     Invitation.objects.create(survey=survey, customer=customer, reason="purchase")
+    campaign = Campaign.objects.create(
+        name=f"Spring {tag}",
+        topic=Topic.objects.get(code="new-products"),
+        segment=Segment.objects.create(name=f"Audience {tag}", rules={}),
+        deadline=timezone.now() + datetime.timedelta(days=3),
+    )
+    CampaignMember.objects.create(campaign=campaign, customer=customer, holdout=True, created_at=timezone.now())
 
     LogEntry.objects.log_actions(
         user_id=staff.pk,

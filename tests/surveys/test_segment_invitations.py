@@ -4,8 +4,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from crm.models import Segment
-from crm.segments import segment_customers
+from campaigns.models import Segment
+from campaigns.segments import segment_customers
 from notifications.consent.services import consent_record
 from notifications.models import Notification, Topic
 from surveys.models import Invitation

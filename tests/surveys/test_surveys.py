@@ -209,7 +209,7 @@ def test_results_nps_and_csv_export(staff_client, customer_factory, feedback_sur
 
 
 def test_staff_invite_a_segment_once(staff_client, customer_factory, preference_survey):
-    from crm.models import Segment
+    from campaigns.models import Segment
 
     customer_factory.create_batch(3, language="ru")
     customer_factory(language="et")

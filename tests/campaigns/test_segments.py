@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from crm.models import Segment
-from crm.segments import segment_customers
+from campaigns.models import Segment
+from campaigns.segments import segment_customers
 from notifications.consent.services import consent_record
 from notifications.preferences.services import preference_update
 from surveys.models import Answer, Question, Response, Survey
@@ -84,7 +84,9 @@ def test_segment_is_one_query_whatever_its_size(customer_factory, django_assert_
 def test_bad_rules_are_refused_with_the_reason(staff_client):
     with pytest.raises(ValidationError, match="Unknown rules: shoe_size"):
         segment_customers({"shoe_size": 42})
-    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "x", "rules": '{"answers": [{"q": 1}]}'})
+    response = staff_client.post(
+        reverse("admin:campaigns_segment_add"), {"name": "x", "rules": '{"answers": [{"q": 1}]}'}
+    )
     assert response.status_code == 200 and "question" in str(response.context["adminform"].form.errors)
     assert not Segment.objects.exists()
 
@@ -94,7 +96,7 @@ def test_segment_admin_shows_size_and_sample(staff_client, survey_with_answers):
     segment = Segment.objects.create(
         name="Women's hall fans", rules={"answers": [{"question": single.pk, "value": "women"}]}
     )
-    response = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk]))
+    response = staff_client.get(reverse("admin:campaigns_segment_change", args=[segment.pk]))
     assert response.status_code == 200 and str(survey_with_answers[2]) in response.content.decode()
 
 
@@ -170,18 +172,18 @@ def test_districts_by_name_or_id_save_and_count_in_the_admin(staff_client, kalam
     kalamaja, people = kalamaja_people
     value = kalamaja.pk if written == "id" else written
     rules = json.dumps({"districts": [value]})
-    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "Kalamaja", "rules": rules})
+    response = staff_client.post(reverse("admin:campaigns_segment_add"), {"name": "Kalamaja", "rules": rules})
     assert response.status_code == 302, response.context["adminform"].form.errors
     segment = Segment.objects.get()
     assert set(segment_customers(segment.rules)) == people
-    page = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk])).content.decode()
+    page = staff_client.get(reverse("admin:campaigns_segment_change", args=[segment.pk])).content.decode()
     assert '<div class="readonly">2</div>' in page
 
 
 def test_an_unknown_or_ambiguous_district_is_refused_in_the_form(staff_client, kalamaja_people, district_factory):
     district_factory(name="Kesklinn", city="Tallinn")
     district_factory(name="Kesklinn", city="Tartu")
-    add = reverse("admin:crm_segment_add")
+    add = reverse("admin:campaigns_segment_add")
     response = staff_client.post(add, {"name": "x", "rules": '{"districts": ["Atlantis"]}'})
     assert response.status_code == 200 and "Atlantis" in str(response.context["adminform"].form.errors)
     response = staff_client.post(add, {"name": "x", "rules": '{"districts": ["Kesklinn"]}'})
@@ -219,7 +221,7 @@ def test_an_unknown_or_ambiguous_district_is_refused_in_the_form(staff_client, k
 )
 def test_invalid_rule_values_are_form_errors_not_server_errors(staff_client, store_factory, rules):
     store_factory(code="TLN-01")
-    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "x", "rules": rules})
+    response = staff_client.post(reverse("admin:campaigns_segment_add"), {"name": "x", "rules": rules})
     assert response.status_code == 200 and response.context["adminform"].form.errors["rules"]
     assert not Segment.objects.exists()
 
@@ -227,7 +229,7 @@ def test_invalid_rule_values_are_form_errors_not_server_errors(staff_client, sto
 def test_a_store_mode_must_be_known(staff_client, store_factory):
     store_factory(code="TLN-01")
     rules = '{"store": {"code": "TLN-01", "mode": "sometimes"}}'
-    response = staff_client.post(reverse("admin:crm_segment_add"), {"name": "x", "rules": rules})
+    response = staff_client.post(reverse("admin:campaigns_segment_add"), {"name": "x", "rules": rules})
     assert response.status_code == 200 and "sometimes" in str(response.context["adminform"].form.errors)
 
 
@@ -236,7 +238,7 @@ def test_a_store_mode_must_be_known(staff_client, store_factory):
 )
 def test_a_segment_saved_with_bad_rules_shows_the_problem_not_an_error_page(staff_client, rules):
     segment = Segment.objects.create(name="Broken", rules=rules)
-    response = staff_client.get(reverse("admin:crm_segment_change", args=[segment.pk]))
+    response = staff_client.get(reverse("admin:campaigns_segment_change", args=[segment.pk]))
     assert response.status_code == 200 and "Rules need fixing" in response.content.decode()
 
 
