@@ -51,6 +51,8 @@ NEEDS: dict[str, tuple[frozenset[str], ...]] = {
     ),
     "surveys_survey_results": (frozenset({"surveys.view_results"}),),
     "surveys_survey_export": (frozenset({"surveys.export_results"}),),
+    "surveys_survey_districts": (frozenset({"surveys.view_results"}),),
+    "surveys_survey_districts_export": (frozenset({"surveys.export_results"}),),
     "surveys_survey_invite": (frozenset({"surveys.invite_segment"}),),
     "privacy_customer_data": (frozenset({"privacy.export_customer"}),),
     "privacy_customer_data_json": (frozenset({"privacy.export_customer"}),),
