@@ -35,6 +35,7 @@ class AuditedImportMixin(ImportMixin):
     # CSV only: what the shops' systems write, and readable without extra libraries.
     import_formats = [CSV]
     import_error_display = ("message", "row")
+    import_template_name = "admin/transfer/import.html"
 
     def has_import_permission(self, request):
         return bool(self.import_permissions) and request.user.has_perms(self.import_permissions)

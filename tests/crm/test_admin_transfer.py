@@ -128,6 +128,14 @@ def test_an_import_refuses_an_identifier_that_would_move_to_another_customer(cli
     assert Customer.objects.get(external_id="C-1").email == "mari@example.com"
 
 
+def test_a_file_without_a_contact_column_is_refused_in_words(client, administrator):
+    client.force_login(administrator)
+    response = _dry_run(client, "crm_customer", _file("external_id,first_name\nC-1,Mari\n"))
+    page = response.content.decode()
+    assert "the file needs an “email” or a “phone” column" in page and "Traceback" not in page
+    assert "confirm_form" not in response.context and not Customer.objects.exists()
+
+
 def test_only_those_who_see_every_customer_and_may_add_them_import(client, db):
     service = _user("cs", group=roles.CUSTOMER_SERVICE)
     client.force_login(service)
