@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer, District, Interaction, Language, Store
 from crm.normalization import normalize_email, normalize_phone, validate_time_zone
-from crm.signals import customer_changed
+from crm.signals import customer_changed, customers_changed
 
 IMPORT_BATCH_SIZE = 2000
 IMPORT_FIELDS = (
@@ -290,6 +290,11 @@ def customers_import_write(*, prepared: CustomerImport) -> None:
             Customer.objects.bulk_update(
                 to_update, fields=sorted(plan.changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
             )
+            # As customer_update does for one: a phone filled in re-plans the customer's queued messages.
+            customers_changed.send(
+                sender=Customer,
+                changes={customer: frozenset(plan.changed_by[customer.pk]) for customer in to_update},
+            )
 
 
 def _errors_by_column(form: forms.Form) -> dict[str, list[str]]:
@@ -344,6 +349,7 @@ class _ImportPlan:
         self.to_create: list[Customer] = []
         self.to_update: dict[int, Customer] = {}
         self.changed_fields: set[str] = set()
+        self.changed_by: dict[int, set[str]] = {}  # existing customer's pk → its changed fields
         for customer in existing:
             self._remember(customer)
 
@@ -406,6 +412,7 @@ class _ImportPlan:
         if customer.pk is not None:
             self.to_update[customer.pk] = customer
             self.changed_fields.update(changes)
+            self.changed_by.setdefault(customer.pk, set()).update(changes)
         return "updated"
 
     def _remember(self, customer: Customer) -> None:
