@@ -77,6 +77,8 @@ class CustomerResource(resources.ModelResource):
         # The row form of crm.services validates; the model's checks would ask the database about
         # uniqueness row by row, which the matching has answered for the whole file at once.
         clean_model_instances = False
+        # No savepoint per row: the rows are written together by after_import (save_instance stores nothing).
+        use_bulk = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -116,6 +116,20 @@ def test_a_confirmed_import_creates_and_updates_customers_normalised_and_audited
     assert [row.import_type for row in again.context["result"].rows] == ["skip", "skip"]
 
 
+def test_a_dry_run_reads_the_whole_file_in_a_constant_number_of_queries(
+    client, administrator, kesklinn, customer_factory, django_assert_max_num_queries
+):
+    client.force_login(administrator)
+    for n in range(40):
+        customer_factory(external_id=f"C-{n}", email=f"c{n}@example.com", phone="")
+    header = "external_id,email,phone,district,city,store\n"
+    for size in (5, 40):
+        body = "".join(f"C-{n},c{n}@example.com,5123 {n:04d},Kesklinn,Tallinn,TLN-001\n" for n in range(size))
+        with django_assert_max_num_queries(20):
+            response = _dry_run(client, "crm_customer", _file(header + body))
+        assert len(response.context["result"].rows) == size and "confirm_form" in response.context
+
+
 def test_an_import_refuses_an_identifier_that_would_move_to_another_customer(client, administrator, customer_factory):
     customer_factory(external_id="C-1", email="mari@example.com")
     customer_factory(external_id="C-2", email="juri@example.com")
