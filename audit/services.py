@@ -104,3 +104,22 @@ def instance_values(obj: models.Model) -> dict[str, list]:
         for field in obj._meta.concrete_fields
         if not field.primary_key and field.name not in NOT_RECORDED
     }
+
+
+def audit_record_each(*, request: HttpRequest, action: str, items: Iterable[tuple[models.Model, Mapping]]) -> None:
+    """One entry per (object, its changes), written in one statement (an import's rows)."""
+    user = request.user
+    ip = client_ip(request)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=user,
+            actor_username=user.get_username(),
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            changes=plain(dict(changes)),
+            ip=ip,
+        )
+        for obj, changes in items
+    )

@@ -15,8 +15,10 @@ from django_celery_beat.models import PeriodicTask
 from audit.admin import AuditedAdminMixin
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
+from crm.admin_transfer import AuditedImportExportMixin
 from crm.callback_forms import CallbackForm
 from crm.models import Callback, Customer, District, Interaction, StaffProfile, Store
+from crm.resources import CustomerResource, StoreResource
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
 from crm.timeline_admin import CustomerTimelineMixin
@@ -80,7 +82,10 @@ class DistrictAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class StoreAdmin(AuditedImportExportMixin, AuditedAdminMixin, admin.ModelAdmin):
+    resource_classes = [StoreResource]
+    import_permissions = ("crm.add_store", "crm.change_store")
+    export_permissions = ("crm.view_store",)
     list_display = ["code", "name", "district", "phone", "is_active"]
     list_filter = ["is_active", "district__country", "district__city"]
     search_fields = ["code", "name", "address"]
@@ -113,7 +118,14 @@ class InteractionInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerTimelineMixin, AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
+class CustomerAdmin(
+    CustomerTimelineMixin, AuditedImportExportMixin, AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin
+):
+    # Import and export: crm.admin_transfer. An import reaches every store's customers (it matches
+    # by e-mail and phone), so it takes seeing them all; a file of customers is personal data
+    # leaving the system, which the privacy app lets out (it sets export_permissions).
+    resource_classes = [CustomerResource]
+    import_permissions = ("crm.add_customer", "crm.change_customer", "crm.view_all_customers")
     list_display = ["__str__", "email", "phone", "external_id", "language", "home_district", "home_store", "is_active"]
     list_filter = ["is_active", "language", "home_district__city", "home_district", "home_store"]
     # Matched by customer_search below (name, e-mail, external id, phone in any format).

@@ -1,7 +1,9 @@
 """Writes to the CRM: every create and update goes through here."""
 
+import copy
 import csv
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
@@ -14,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Customer, District, Interaction, Language, Store
 from crm.normalization import normalize_email, normalize_phone, validate_time_zone
-from crm.signals import customer_changed
+from crm.signals import customer_changed, customers_changed
 from crm.zones import moment_in
 
 IMPORT_BATCH_SIZE = 2000
@@ -63,6 +65,8 @@ class ImportFileError(Exception):
 class RowError:
     line: int
     reason: str
+    # The reasons by column, for a preview that shows them beside the cells.
+    by_column: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         # A quoted cell may hold line breaks; a report keeps one line per rejected row.
@@ -201,12 +205,101 @@ def _existing_customers(rows: list[dict]) -> list[Customer]:
         values = sorted(values)
         for start in range(0, len(values), IMPORT_BATCH_SIZE):
             chunk = values[start : start + IMPORT_BATCH_SIZE]
-            for customer in Customer.objects.filter(Q(**{lookup: chunk})):
+            for customer in Customer.objects.filter(Q(**{lookup: chunk})).select_related("home_district", "home_store"):
                 found[customer.pk] = customer
     return list(found.values())
 
 
 IMPORT_IDENTIFIERS = ("external_id", "email", "phone")
+
+
+def import_columns_check(columns: list[str]) -> None:
+    """Refuse a file whose header cannot be imported (the CSV command and the admin import share it)."""
+    if not set(columns) & {"email", "phone"}:
+        raise ImportFileError(_("the file needs an “email” or a “phone” column"))
+    unknown = set(columns) - set(IMPORT_FIELDS)
+    if unknown:
+        raise ImportFileError(_("unknown columns: %(columns)s") % {"columns": ", ".join(sorted(unknown))})
+
+
+@dataclass
+class CustomerImport:
+    """An import worked out in memory: the report, and per line what it does to which customer.
+
+    ``outcomes`` maps a line to "created", "updated", "unchanged" or its RowError; ``customers``
+    maps a line to the customer it touches (the very object that ``customers_import_write``
+    stores); ``before`` holds, when asked for, a copy of an existing customer as it was before
+    the line (what a preview compares with).
+    """
+
+    report: ImportReport
+    plan: "_ImportPlan"
+    outcomes: dict[int, str | RowError] = field(default_factory=dict)
+    customers: dict[int, Customer] = field(default_factory=dict)
+    before: dict[int, Customer] = field(default_factory=dict)
+
+
+def customers_import_prepare(
+    *, rows: Iterable[tuple[int, dict]], region: str | None = None, keep_before: bool = False
+) -> CustomerImport:
+    """Validate, normalise and match rows (line number, {column: text}) as ``customers_import_csv`` does.
+
+    Nothing is written; ``customers_import_write`` writes the result.
+    """
+    districts = _district_index()
+    stores = {store.code: store for store in Store.objects.all()}
+    report = ImportReport()
+    valid: list[tuple[int, dict]] = []
+    outcomes: dict[int, str | RowError] = {}
+    for line, row in rows:
+        row = {name: (value or "").strip() for name, value in row.items()}
+        form = CustomerImportRowForm(row, region=region, districts=districts, stores=stores)
+        if form.is_valid():
+            valid.append((line, form.customer_fields()))
+        else:
+            error = RowError(line, form.error_text(), by_column=_errors_by_column(form))
+            report.errors.append(error)
+            outcomes[line] = error
+
+    plan = _ImportPlan(_existing_customers([fields for _line, fields in valid]))
+    prepared = CustomerImport(report=report, plan=plan, outcomes=outcomes)
+    for line, fields in valid:
+        touched = plan.customer_of(fields)
+        if keep_before and touched is not None and touched.pk is not None:
+            prepared.before[line] = copy.copy(touched)
+        outcome = plan.apply(line, fields)
+        outcomes[line] = outcome
+        if isinstance(outcome, RowError):
+            report.errors.append(outcome)
+        else:
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            prepared.customers[line] = touched if touched is not None else plan.to_create[-1]
+    report.errors.sort(key=lambda error: error.line)
+    return prepared
+
+
+def customers_import_write(*, prepared: CustomerImport) -> None:
+    """Store what ``customers_import_prepare`` worked out: new customers and changed ones, in bulk."""
+    plan = prepared.plan
+    to_update = list(plan.to_update.values())
+    now = timezone.now()
+    for customer in to_update:
+        customer.updated_at = now  # bulk_update does not apply auto_now
+    with transaction.atomic():
+        Customer.objects.bulk_create(plan.to_create, batch_size=IMPORT_BATCH_SIZE)
+        if to_update:
+            Customer.objects.bulk_update(
+                to_update, fields=sorted(plan.changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
+            )
+            # As customer_update does for one: a phone filled in re-plans the customer's queued messages.
+            customers_changed.send(
+                sender=Customer,
+                changes={customer: frozenset(plan.changed_by[customer.pk]) for customer in to_update},
+            )
+
+
+def _errors_by_column(form: forms.Form) -> dict[str, list[str]]:
+    return {(_COLUMN_OF_FIELD.get(name, name)): list(errors) for name, errors in form.errors.items()}
 
 
 def customers_import_csv(*, file: TextIO, region: str | None = None, dry_run: bool = False) -> ImportReport:
@@ -227,52 +320,21 @@ def customers_import_csv(*, file: TextIO, region: str | None = None, dry_run: bo
     if header is None:
         raise ImportFileError(_("the file is empty"))
     columns = [name.strip().lower() for name in header]
-    if not set(columns) & {"email", "phone"}:
-        raise ImportFileError(_("the file needs an “email” or a “phone” column"))
-    unknown = set(columns) - set(IMPORT_FIELDS)
-    if unknown:
-        raise ImportFileError(_("unknown columns: %(columns)s") % {"columns": ", ".join(sorted(unknown))})
+    import_columns_check(columns)
 
-    districts = _district_index()
-    stores = {store.code: store for store in Store.objects.all()}
-    report = ImportReport()
-    valid: list[tuple[int, dict]] = []
-    while True:
-        line = reader.line_num + 1  # where the record starts: a quoted cell may span lines
-        record = next(reader, None)
-        if record is None:
-            break
-        if not record:
-            continue  # a blank line
-        row = dict(zip(columns, (value.strip() for value in record), strict=False))
-        form = CustomerImportRowForm(row, region=region, districts=districts, stores=stores)
-        if form.is_valid():
-            valid.append((line, form.customer_fields()))
-        else:
-            report.errors.append(RowError(line, form.error_text()))
+    def rows():
+        while True:
+            line = reader.line_num + 1  # where the record starts: a quoted cell may span lines
+            record = next(reader, None)
+            if record is None:
+                return
+            if record:  # not a blank line
+                yield line, dict(zip(columns, record, strict=False))
 
-    plan = _ImportPlan(_existing_customers([fields for _line, fields in valid]))
-    for line, fields in valid:
-        outcome = plan.apply(line, fields)
-        if isinstance(outcome, RowError):
-            report.errors.append(outcome)
-        else:
-            setattr(report, outcome, getattr(report, outcome) + 1)
-    report.errors.sort(key=lambda error: error.line)
-
-    to_update = list(plan.to_update.values())
-    now = timezone.now()
-    for customer in to_update:
-        customer.updated_at = now  # bulk_update does not apply auto_now
-    if dry_run:
-        return report
-    with transaction.atomic():
-        Customer.objects.bulk_create(plan.to_create, batch_size=IMPORT_BATCH_SIZE)
-        if to_update:
-            Customer.objects.bulk_update(
-                to_update, fields=sorted(plan.changed_fields | {"updated_at"}), batch_size=IMPORT_BATCH_SIZE
-            )
-    return report
+    prepared = customers_import_prepare(rows=rows(), region=region)
+    if not dry_run:
+        customers_import_write(prepared=prepared)
+    return prepared.report
 
 
 class _ImportPlan:
@@ -288,8 +350,18 @@ class _ImportPlan:
         self.to_create: list[Customer] = []
         self.to_update: dict[int, Customer] = {}
         self.changed_fields: set[str] = set()
+        self.changed_by: dict[int, set[str]] = {}  # existing customer's pk → its changed fields
         for customer in existing:
             self._remember(customer)
+
+    def customer_of(self, fields: dict) -> Customer | None:
+        """The one customer known so far that the row's identifiers find (None: none, or several)."""
+        found = {
+            id(customer): customer
+            for name in IMPORT_IDENTIFIERS
+            if (customer := self.by_identifier.get((name, str(fields.get(name) or "")))) is not None
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def apply(self, line: int, fields: dict) -> Literal["created", "updated", "unchanged"] | RowError:
         """Add one validated row; return "created", "updated", "unchanged" or the row's error."""
@@ -341,6 +413,7 @@ class _ImportPlan:
         if customer.pk is not None:
             self.to_update[customer.pk] = customer
             self.changed_fields.update(changes)
+            self.changed_by.setdefault(customer.pk, set()).update(changes)
         return "updated"
 
     def _remember(self, customer: Customer) -> None:

@@ -10,3 +10,7 @@ from django.dispatch import Signal
 # (the saved instance) and ``fields`` (a frozenset of the names of the fields whose value changed).
 # Receivers write in the same transaction: the change and its consequences commit together.
 customer_changed = Signal()
+
+# Sent by bulk writes of many customers (``crm.services.customers_import_write``) inside their
+# transaction, once, with ``changes``: {customer: frozenset of the names of its changed fields}.
+customers_changed = Signal()

@@ -13,6 +13,7 @@ from audit.services import audit_record, audit_record_many
 from crm.access import StoreScopedMixin
 from crm.admin import CustomerSearchMixin, ReadOnlyModelAdmin
 from crm.admin_scale import BoundedInlineMixin, LargeTableAdmin
+from crm.admin_transfer import AuditedImportMixin
 from crm.selectors import customer_ids_matching
 from loyalty import services
 from loyalty.models import (
@@ -26,6 +27,7 @@ from loyalty.models import (
     Tier,
     hash_api_key,
 )
+from loyalty.resources import AdjustmentResource
 from loyalty.selectors import dispute_counts, liability_report
 
 LIABILITY_PERMISSION = "loyalty.view_liability"
@@ -178,8 +180,14 @@ class BonusAccountAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
 
 
 @admin.register(BonusTransaction)
-class BonusTransactionAdmin(StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
-    """The whole ledger, latest recorded first; one account's: filter by it (the account page links here)."""
+class BonusTransactionAdmin(AuditedImportMixin, StoreScopedMixin, CustomerSearchMixin, ReadOnlyModelAdmin):
+    """The whole ledger, latest recorded first; one account's: filter by it (the account page links here).
+
+    Adjustments come in from a file too (loyalty.resources), each through points_adjust.
+    """
+
+    resource_classes = [AdjustmentResource]
+    import_permissions = (ADJUST_PERMISSION, "loyalty.view_bonustransaction")
 
     list_display = ["occurred_at", "account", "kind", "points", "debt_change", "store", "receipt_id", "cashier_id"]
     list_filter = ["kind", "store"]

@@ -608,8 +608,15 @@ def purchase_reverse(*, store: Store, receipt_id: str, reason: str = "") -> Refu
 # --- Staff adjustments and gifts ------------------------------------------------------------------
 
 
-def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: str | None = None) -> BonusTransaction:
-    """A staff correction, positive or negative, with a required reason."""
+def points_adjust(
+    *, customer: Customer, points: int, reason: str, staff, key: str | None = None, source: str | None = None
+) -> BonusTransaction:
+    """A staff correction, positive or negative, with a required reason.
+
+    ``source`` and ``key`` name the adjustment for idempotency (default: this staff member, now):
+    an adjustment whose (source, key) is already in the ledger raises DuplicateEvent and changes
+    nothing, so a file of adjustments imported twice credits nobody twice.
+    """
     if not points:
         raise LoyaltyError(_("An adjustment must change the balance."), field="points")
     if not reason.strip():
@@ -617,12 +624,21 @@ def points_adjust(*, customer: Customer, points: int, reason: str, staff, key: s
     now = timezone.now()
     common = {
         "kind": Kind.ADJUSTMENT,
-        "source": f"staff:{staff.pk}",
+        "source": source or f"staff:{staff.pk}",
         "idempotency_key": key or f"adjust:{now.isoformat()}:{customer.pk}",
         "occurred_at": now,
         "reason": reason.strip(),
         "staff": staff,
     }
+    try:
+        return _adjust(customer, points, now, common)
+    except IntegrityError as exc:
+        if "loyalty_tx_unique_idempotency_key" in str(exc):
+            raise DuplicateEvent(_("This adjustment is in the ledger already."), field="key") from None
+        raise
+
+
+def _adjust(customer: Customer, points: int, now: datetime.datetime, common: dict) -> BonusTransaction:
     with transaction.atomic():
         account = account_lock(customer=customer)
         _expire_due(account, at=now)

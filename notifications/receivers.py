@@ -5,7 +5,7 @@ import datetime
 from anymail.signals import tracking as anymail_tracking
 
 from crm.models import Customer
-from crm.signals import customer_changed
+from crm.signals import customer_changed, customers_changed
 from loyalty import signals
 from loyalty.signals import BonusEvent, StoreReminder
 from notifications.inbound.events import delivery_event_record
@@ -110,6 +110,20 @@ def on_customer_changed(sender, customer: Customer, fields: frozenset, **kwargs)
         queued_notifications_replan(customers=[customer], cause=cause)
 
 
+def on_customers_changed(sender, changes: dict[Customer, frozenset], **kwargs) -> None:
+    """Many customers at once (an import): two set-based re-plans at most, whatever their number."""
+    contact = [customer for customer, fields in changes.items() if fields & CONTACT_FIELDS]
+    other = [
+        customer
+        for customer, fields in changes.items()
+        if fields & CUSTOMER_PLANNING_FIELDS and not fields & CONTACT_FIELDS
+    ]
+    if contact:
+        queued_notifications_replan(customers=contact, cause=CONTACT_CHANGE)
+    if other:
+        queued_notifications_replan(customers=other, cause=CUSTOMER_CHANGE)
+
+
 def connect() -> None:
     for signal in (
         signals.bonus_accrued,
@@ -122,6 +136,7 @@ def connect() -> None:
         signal.connect(on_bonus_event, dispatch_uid=f"notifications.on_bonus_event.{id(signal)}")
     signals.store_reminder.connect(on_store_reminder, dispatch_uid="notifications.on_store_reminder")
     customer_changed.connect(on_customer_changed, dispatch_uid="notifications.on_customer_changed")
+    customers_changed.connect(on_customers_changed, dispatch_uid="notifications.on_customers_changed")
     anymail_tracking.connect(on_email_tracking, dispatch_uid="notifications.on_email_tracking")
 
 

@@ -44,6 +44,8 @@ admin.site.unregister(Customer)
 class PrivacyCustomerAdmin(CustomerAdmin):
     change_form_template = "admin/privacy/customer/change_form.html"
     actions = ["erase_customers"]
+    # A file of customers is personal data leaving the system: those who may export it already.
+    export_permissions = (EXPORT_PERMISSION,)
 
     def get_urls(self):
         return [

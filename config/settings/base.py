@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "anymail",
     "crispy_forms",
     "crispy_bootstrap5",
+    "import_export",
     "crm",
     "loyalty",
     "notifications",
@@ -161,6 +162,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"  # collectstatic's output, served by WhiteNoise
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request about a missing one
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Import and export in the admin (django-import-export; crm/admin_transfer.py) ---------------
+# Each ModelAdmin names the permissions its import and export need; these codes are the fallback
+# for an admin that names none (then: nobody but a superuser).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+# Every import runs in a transaction: its dry run is rolled back, and a failing confirmed run too.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

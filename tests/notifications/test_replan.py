@@ -7,11 +7,12 @@ the row. Rows a dispatcher already holds are left alone.
 """
 
 import datetime
+import io
 import zoneinfo
 
 import pytest
 
-from crm.services import customer_update
+from crm.services import customer_update, customers_import_csv
 from notifications.consent.services import Evidence, consent_record
 from notifications.models import Channel, ConsentEvent, Notification
 from notifications.outbox import claim as outbox
@@ -153,6 +154,19 @@ def test_a_contact_change_in_the_crm_re_plans_the_queued_rows(customer, midnight
     customer_update(customer=customer, is_active=False)
     row.refresh_from_db()
     assert (row.status, row.reason) == ("suppressed", "inactive")
+
+
+def test_a_phone_filled_in_by_an_import_re_plans_the_queued_rows(customer_factory, midnight):
+    customer = customer_factory(phone="")
+    [row] = notify(customer=customer, topic="bonus-credited", context={"points": 5}, dedupe_key="bonus-accrued:9")
+    assert row.channel == "email"
+
+    report = customers_import_csv(file=io.StringIO(f"email,phone\n{customer.email},5123 4567\n"), region="EE")
+
+    assert report.updated == 1
+    row.refresh_from_db()
+    assert (row.channel, row.status) == ("sms", "scheduled")
+    assert row.detail.startswith("re-planned after a contact change: email → sms")
 
 
 def test_a_row_a_dispatcher_already_claimed_is_left_alone(customer, noon):
