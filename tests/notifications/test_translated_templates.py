@@ -1,8 +1,8 @@
 """Built-in topics and templates in the customer's language from the gettext catalogues, with plural
 forms; English where a language's template is missing; staff's edits never overwritten.
 
-The project's own catalogues are being translated elsewhere, so these tests compile a small Russian
-and Estonian catalogue of their own in front of them (as a translator's pass would add).
+The tests compile the project's catalogues without their templates and topic names, plus a small
+Russian and Estonian set of their own, so that what is and is not translated is known here.
 """
 
 from importlib import import_module
@@ -42,25 +42,30 @@ PLURALS = {
 }
 
 
+TEMPLATE_CONTEXTS = {"email subject", "email body", "sms", "topic"}
+
+
 @pytest.fixture
 def catalogues(db, tmp_path, settings):
-    """Russian and Estonian translations of the gift message, two topic names and "N points"."""
-    for language, entries in (("ru", RUSSIAN), ("et", ESTONIAN)):
-        po = polib.POFile()
-        po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Plural-Forms": PLURALS[language][0]}
-        for (context, msgid), msgstr in entries.items():
+    """The project's catalogues without their message templates and topic names, plus Russian and
+    Estonian translations of the gift message, two topic names and "N points" (as a translator's
+    pass would add): what a language has not translated yet reads in English."""
+    for language in ("et", "fi", "ru", "sv"):
+        po = polib.pofile(str(settings.LOCALE_PATHS[0] / language / "LC_MESSAGES" / "django.po"))
+        for entry in [entry for entry in po if entry.msgctxt in TEMPLATE_CONTEXTS]:
+            po.remove(entry)
+        own = {"ru": RUSSIAN, "et": ESTONIAN}.get(language, {})
+        for (context, msgid), msgstr in own.items():
             po.append(polib.POEntry(msgctxt=context, msgid=msgid, msgstr=msgstr))
-        po.append(
-            polib.POEntry(
-                msgid="%(count)s point",
-                msgid_plural="%(count)s points",
-                msgstr_plural=dict(enumerate(PLURALS[language][1])),
-            )
-        )
+        if language in PLURALS:
+            po.metadata["Plural-Forms"] = PLURALS[language][0]
+            for entry in po:
+                if entry.msgid == "%(count)s point" and entry.msgid_plural:
+                    entry.msgstr_plural = dict(enumerate(PLURALS[language][1]))
         folder = tmp_path / language / "LC_MESSAGES"
         folder.mkdir(parents=True)
         po.save_as_mofile(str(folder / "django.mo"))
-    settings.LOCALE_PATHS = [tmp_path, *settings.LOCALE_PATHS]  # resets Django's loaded catalogues
+    settings.LOCALE_PATHS = [tmp_path]  # resets Django's loaded catalogues
     MessageTemplate.objects.exclude(language="en").delete()  # as before the catalogues had these
     return tmp_path
 
