@@ -3,9 +3,13 @@
 The hour: every customer starts from their segment's reading hours (the *prior*: how often the
 customers who speak their language opened or clicked in each local hour of the week, shrunk toward
 everyone's), and their own opens and clicks move the estimate as they come, weighted against
-``PRIOR_STRENGTH`` pseudo-reads of the prior: no threshold, a first open already counts. One
-flexible message in ``EXPLORE_PERCENT`` goes to a random allowed hour instead, chosen from its
-dedupe key (reproducible), so a customer whose reading time changed is noticed.
+``PRIOR_STRENGTH`` pseudo-reads of the prior: no threshold, a first open already counts. A message
+aims at the last allowed hour at or before the hour they read in (the evening before, for someone
+who reads before the window opens). The weekday: a customer who opens the e-mails sent on one
+weekday clearly more often than the others (rates shrunk toward their overall rate) gets that day,
+and a flexible message waits for it when it comes before the deadline. One flexible message in
+``EXPLORE_PERCENT`` goes to a random allowed hour instead, chosen from its dedupe key
+(reproducible), so a customer whose reading time changed is noticed.
 
 The frequency: a marketing topic a customer has left unopened ``IGNORED_TO_THIN`` times in a row is
 sent to them less often (about one message in two, then three, at most four) until they open one.
@@ -31,9 +35,10 @@ from notifications.models import Channel, Notification, Preference, SendTimePrio
 from notifications.scheduling.slots import intersect, parse_time
 
 HOURS_OF_WEEK = 7 * 24
-PRIOR_STRENGTH = 4.0  # the prior weighs as much as this many of the customer's own reads
-SEGMENT_STRENGTH = 50.0  # a segment's hours are shrunk toward everyone's by this many reads
-CLEAR_WEEKDAY = 1.5 / 7  # a weekday is "best" only when it holds this share of the reads (uniform: 1/7)
+PRIOR_STRENGTH = 2.0  # the prior weighs as much as this many of the customer's own reads
+SEGMENT_STRENGTH = 10.0  # a segment's hours are shrunk toward everyone's by this many reads
+WEEKDAY_STRENGTH = 4.0  # a weekday's open rate is shrunk toward the customer's overall rate by this many sends
+CLEAR_WEEKDAY = 1.5  # a weekday is waited for only when its open rate is this many times the customer's overall
 EXPLORE_PERCENT = 10
 IGNORED_TO_THIN = 3
 MOST_THINNING = 4
@@ -48,14 +53,9 @@ def segment_of(language: str | None) -> str:
 # --- What planning reads ------------------------------------------------------------------------
 
 
-def _priors() -> dict[str, tuple[list[int], int | None]]:
-    """segment → (its hours of the day, best first; its clearly best weekday or None)."""
-    result = {}
-    for prior in SendTimePrior.objects.all():
-        hours, days = _marginals(prior.counts)
-        ranked = sorted(range(24), key=lambda h: (-hours[h], h))
-        result[prior.segment] = (ranked, _clear_weekday(days))
-    return result
+def _priors() -> dict[str, list[float]]:
+    """segment → its share of reads in each local hour of the day."""
+    return {prior.segment: _shares(_hours(prior.counts)) for prior in SendTimePrior.objects.all()}
 
 
 _PRIORS = TableCache("notifications.send_time_priors", _priors, models=(SendTimePrior,))
@@ -99,8 +99,24 @@ def planned_time(*, language: str | None, preference, window, pick: int | None) 
     prior = priors.get(segment_of(language)) or priors.get(POPULATION)
     if prior is None:
         return None, None
-    ranked, weekday = prior
-    return next((h for h in ranked if h in hours), None), weekday
+    return best_send_hour(prior, hours), None
+
+
+def best_send_hour(reads: list[float], allowed: list[int]) -> int | None:
+    """The allowed hour a message should arrive in for these reads (weights per local hour).
+
+    A read at an allowed hour is best served by a message at that hour; a read at an hour outside
+    the window by the last allowed hour before it (the evening before, for an early reader), so the
+    message is on top of the inbox when they look.
+    """
+    if not allowed:
+        return None
+    scores = dict.fromkeys(allowed, 0.0)
+    for hour, weight in enumerate(reads):
+        if weight:
+            earlier = [h for h in allowed if h <= hour]
+            scores[earlier[-1] if earlier else allowed[-1]] += weight
+    return max(allowed, key=lambda h: (scores[h], -h))
 
 
 def thin_every(ignored: int) -> int:
@@ -121,11 +137,9 @@ def thinned(topic: Topic, preference, occasion: str) -> bool:
 # --- The periodic job ---------------------------------------------------------------------------
 
 
-def _marginals(counts) -> tuple[list[float], list[float]]:
+def _hours(counts) -> list[float]:
     counts = list(counts or []) + [0] * (HOURS_OF_WEEK - len(counts or []))
-    hours = [sum(counts[d * 24 + h] for d in range(7)) for h in range(24)]
-    days = [sum(counts[d * 24 : d * 24 + 24]) for d in range(7)]
-    return hours, days
+    return [sum(counts[d * 24 + h] for d in range(7)) for h in range(24)]
 
 
 def _shares(values: list[float]) -> list[float]:
@@ -133,10 +147,17 @@ def _shares(values: list[float]) -> list[float]:
     return [v / total for v in values] if total else [1 / len(values)] * len(values)
 
 
-def _clear_weekday(days: list[float]) -> int | None:
-    shares = _shares(days)
-    best = max(range(7), key=lambda d: (shares[d], -d))
-    return best if shares[best] >= CLEAR_WEEKDAY else None
+def _clear_weekday(by_day: dict[int, tuple[int, int]]) -> int | None:
+    """The weekday whose messages this customer opens clearly more often, from (sent, opened) per
+    weekday sent on, each day's rate shrunk toward the customer's overall rate; None when none stands out."""
+    sent = sum(s for s, _o in by_day.values())
+    opened = sum(o for _s, o in by_day.values())
+    if not sent or not opened:
+        return None
+    overall = opened / sent
+    rates = {day: (o + WEEKDAY_STRENGTH * overall) / (s + WEEKDAY_STRENGTH) for day, (s, o) in by_day.items()}
+    best = max(rates, key=lambda day: (rates[day], -day))
+    return best if rates[best] >= CLEAR_WEEKDAY * overall else None
 
 
 READS_SQL = """
@@ -150,6 +171,43 @@ LEFT JOIN notifications_preference p ON p.customer_id = n.customer_id
 WHERE n.opened_at >= %(since)s AND n.opened_at < %(now)s AND COALESCE(p.learn_send_time, TRUE)
 GROUP BY 1, 2, 3
 """
+
+# Per customer and local weekday a message was sent on: e-mails sent and how many were opened.
+SENDS_SQL = """
+SELECT n.customer_id, EXTRACT(ISODOW FROM n.sent_at AT TIME ZONE c.time_zone)::int - 1,
+       COUNT(*), COUNT(n.opened_at)
+FROM notifications_notification n
+JOIN crm_customer c ON c.id = n.customer_id
+LEFT JOIN notifications_preference p ON p.customer_id = n.customer_id
+WHERE n.channel = %(email)s AND n.sent_at >= %(since)s AND n.sent_at < %(until)s
+  AND COALESCE(p.learn_send_time, TRUE)
+GROUP BY 1, 2
+"""
+
+
+def _sends(since: datetime.datetime, until: datetime.datetime) -> dict[int, dict[int, tuple[int, int]]]:
+    """customer → {local weekday sent on: (e-mails sent, opened)}."""
+    result: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(SENDS_SQL, {"email": Channel.EMAIL, "since": since, "until": until})
+            for customer_id, day, sent, opened in cursor.fetchall():
+                result[customer_id][int(day)] = (int(sent), int(opened))
+        return result
+    counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    rows = (
+        Notification.objects.filter(channel=Channel.EMAIL, sent_at__gte=since, sent_at__lt=until)
+        .exclude(customer__preference__learn_send_time=False)
+        .values_list("customer_id", "customer__time_zone", "sent_at", "opened_at")
+        .order_by()
+    )
+    for customer_id, zone, sent_at, opened_at in rows.iterator(chunk_size=5000):
+        tally = counted[(customer_id, sent_at.astimezone(ZoneInfo(zone)).weekday())]
+        tally[0] += 1
+        tally[1] += opened_at is not None
+    for (customer_id, day), (sent, opened) in counted.items():
+        result[customer_id][day] = (sent, opened)
+    return result
 
 
 def _reads(since: datetime.datetime, now: datetime.datetime):
@@ -211,14 +269,12 @@ def send_times_learn(*, now: datetime.datetime | None = None, days: int = 90) ->
         readers[segment_of(language)] += 1
     readers[POPULATION] = len(language_of)
 
-    population_hours, population_days = (_shares(m) for m in _marginals(segments[POPULATION]))
-    shrunk: dict[str, tuple[list[float], list[float]]] = {}
+    population = _shares(_hours(segments[POPULATION]))
+    shrunk: dict[str, list[float]] = {}
     for segment, counts in segments.items():
-        hours, days_ = _marginals(counts)
-        shrunk[segment] = (
-            _shares([hours[h] + SEGMENT_STRENGTH * population_hours[h] for h in range(24)]),
-            _shares([days_[d] + SEGMENT_STRENGTH * population_days[d] for d in range(7)]),
-        )
+        hours = _hours(counts)
+        shrunk[segment] = _shares([hours[h] + SEGMENT_STRENGTH * population[h] for h in range(24)])
+    sends = _sends(since, now - OPEN_GRACE)
 
     ignored = _ignored(now)
     with transaction.atomic():
@@ -231,7 +287,7 @@ def send_times_learn(*, now: datetime.datetime | None = None, days: int = 90) ->
             unique_fields=["segment"],
             update_fields=["counts", "reads", "customers", "updated_at"],
         )
-        changed = _update_preferences(own, language_of, shrunk, ignored)
+        changed = _update_preferences(own, language_of, shrunk, ignored, sends)
     _PRIORS.clear()
     return {"segments": len(segments), "customers": changed}
 
@@ -253,23 +309,16 @@ def _ignored(now: datetime.datetime) -> dict[int, dict[str, int]]:
     return result
 
 
-def _estimate(
-    counts: dict[int, int], prior: tuple[list[float], list[float]], window_hours: list[int]
-) -> tuple[int | None, int | None, int]:
-    """(best hour inside the window, clear weekday or None, own reads) from the customer's reads
-    and the prior, the prior counting for PRIOR_STRENGTH reads."""
-    prior_hours, prior_days = prior
-    hours = [PRIOR_STRENGTH * prior_hours[h] for h in range(24)]
-    days = [PRIOR_STRENGTH * prior_days[d] for d in range(7)]
+def _estimate(counts: dict[int, int], prior: list[float], window_hours: list[int]) -> tuple[int | None, int]:
+    """(best hour to arrive in, inside the window; own reads) from the customer's reads by hour of
+    the week and the prior's shares by hour, the prior counting for PRIOR_STRENGTH reads."""
+    hours = [PRIOR_STRENGTH * prior[h] for h in range(24)]
     for slot, count in counts.items():
         hours[slot % 24] += count
-        days[slot // 24] += count
-    candidates = window_hours or list(range(24))
-    best = max(candidates, key=lambda h: (hours[h], -h))
-    return best, _clear_weekday(days), sum(counts.values())
+    return best_send_hour(hours, window_hours or list(range(24))), sum(counts.values())
 
 
-def _update_preferences(own, language_of, shrunk, ignored) -> int:
+def _update_preferences(own, language_of, shrunk, ignored, sends) -> int:
     default = settings.NOTIFICATION_DEFAULT_WINDOW
     wanted = set(own) | set(ignored)
     existing = {
@@ -301,9 +350,8 @@ def _update_preferences(own, language_of, shrunk, ignored) -> int:
             start = (preference.window_start if preference else None) or parse_time(default[0])
             end = (preference.window_end if preference else None) or parse_time(default[1])
             window = intersect((start, end))
-            values["best_hour"], values["best_weekday"], values["learned_from"] = _estimate(
-                own[customer_id], prior, _window_hours(window)
-            )
+            values["best_hour"], values["learned_from"] = _estimate(own[customer_id], prior, _window_hours(window))
+            values["best_weekday"] = _clear_weekday(sends.get(customer_id, {}))
         if preference is None:
             new.append(Preference(customer_id=customer_id, **values))
         elif any(getattr(preference, name) != value for name, value in values.items()):
