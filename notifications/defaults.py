@@ -77,6 +77,10 @@ TOPICS = [
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, "", False),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, "", False),
     ("service", "Service message", "transactional", "immediate", ["email"], ["sms", "messenger"], False, 24, "", False),
+    # Behaviour triggers (notifications.triggers): beat jobs over every customer, set-based.
+    ("re-engagement", "We miss you", "marketing", "flexible", ["email"], ["sms"], True, 168, "", False),
+    ("keep-in-touch", "News for you", "marketing", "flexible", ["email"], [], True, 168, "", False),
+    ("purchase-cycle", "Time to stock up", "marketing", "flexible", ["email"], ["sms"], True, 72, "", False),
 ]
 
 TEMPLATES = {
@@ -156,6 +160,21 @@ TEMPLATES = {
     ),
     "service": ("{{ title }}", "Hello {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
     "thanks": ("{{ title|default:'Thank you' }}", "Dear {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
+    "re-engagement": (
+        "{{ title|default:'We have missed you' }}",
+        "Hello {{ customer.first_name }},\n\n{{ text|default:'It has been a while. See what is new in our stores.' }}",
+        "{{ teaser|default:'It has been a while: see what is new in our stores.' }}",
+    ),
+    "keep-in-touch": (
+        "{{ title|default:'News from us' }}",
+        "Hello {{ customer.first_name }},\n\n{{ text|default:'Here is what is new in our stores.' }}",
+        "{{ text|default:'News from our stores.' }}",
+    ),
+    "purchase-cycle": (
+        "{{ title|default:'Time to stock up?' }}",
+        "Hello {{ customer.first_name }},\n\n{{ text|default:'You usually come by about now. Your points are waiting.' }}",
+        "{{ teaser|default:'You usually come by about now. Your points are waiting.' }}",
+    ),
 }
 
 

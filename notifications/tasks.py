@@ -14,6 +14,7 @@ from notifications.inbound.events import delivery_event_process
 from notifications.inbound.replies import inbound_reply_send
 from notifications.inbound.sweep import inbound_sweep
 from notifications.scheduling.learning import send_times_learn
+from notifications.triggers import behaviour_triggers_run
 
 
 @shared_task
@@ -61,3 +62,9 @@ def inbound_sweep_task() -> dict:
 def learn_send_times_task() -> dict:
     """Beat, daily: the send-time priors, each customer's learned hour and weekday, topics they ignore."""
     return send_times_learn()
+
+
+@shared_task
+def behaviour_triggers_task() -> dict:
+    """Beat, daily: re-engagement, keep-in-touch and purchase-cycle messages, each one set-based query."""
+    return behaviour_triggers_run()

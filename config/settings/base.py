@@ -247,6 +247,7 @@ BEAT_JOBS = {
     "dispatch due notifications": {"task": "notifications.tasks.dispatch_due_task", "every_seconds": 5},
     "process stored inbound events": {"task": "notifications.tasks.inbound_sweep_task", "every_seconds": 60},
     "learn send times": {"task": "notifications.tasks.learn_send_times_task", "every_seconds": 24 * 60 * 60},
+    "behaviour triggers": {"task": "notifications.tasks.behaviour_triggers_task", "every_seconds": 24 * 60 * 60},
     "callback reminders": {"task": "crm.tasks.callback_reminders_task", "every_seconds": 60},
     "prune old delivery events and message bodies": {
         "task": "privacy.tasks.retention_prune_task",
@@ -293,6 +294,10 @@ NOTIFICATION_RECORD_SECONDS = env.float("NOTIFICATION_RECORD_SECONDS", default=1
 NOTIFICATION_DRAINERS_PER_CHANNEL = env.int("NOTIFICATION_DRAINERS_PER_CHANNEL", default=2)
 NOTIFICATION_DRAIN_SECONDS = env.float("NOTIFICATION_DRAIN_SECONDS", default=50)  # one drain task's time budget
 NOTIFICATION_MAX_ATTEMPTS = 5
+# Behaviour triggers (notifications.triggers): "we miss you" after this many weeks without a purchase,
+# and a useful message to consenting customers who heard nothing for this many weeks.
+NOTIFICATION_REENGAGE_WEEKS = env.int("NOTIFICATION_REENGAGE_WEEKS", default=8)
+NOTIFICATION_KEEP_IN_TOUCH_WEEKS = env.int("NOTIFICATION_KEEP_IN_TOUCH_WEEKS", default=4)
 # Dotted paths of channel backends; e-mail goes through Django's mail API (so any anymail ESP works).
 NOTIFICATION_BACKENDS = {
     "email": "notifications.delivery.channels.email.EmailChannel",
