@@ -1,4 +1,4 @@
-"""The POS API, `/api/v1/`: purchases, refunds and balances, authenticated per store.
+"""The POS API, `/api/v1/`: purchases, refunds, balances and reminders, authenticated per store.
 
 POST requests carry an ``Idempotency-Key`` header and follow Stripe's rules: the same key with the
 same body returns the first response and writes nothing; the same key with another body is a 422;
@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.conf import settings
@@ -34,7 +34,7 @@ from crm.models import Customer, Store
 from crm.normalization import normalize_email, normalize_phone
 from crm.selectors import customer_find
 from crm.services import customer_create
-from loyalty import lockout, services
+from loyalty import lockout, services, signals
 from loyalty.models import BonusAccount, BonusLot, IdempotencyRecord, PosApiKey, hash_api_key
 from loyalty.program import UnknownCurrency
 
@@ -196,6 +196,31 @@ class BalanceOut(Schema):
     debt: int = Field(0, description="Points owed: a refund took back points that were already spent")
     tier: str | None
     next_expiry: Expiry | None
+
+
+class ReminderIn(Schema):
+    """An order ready for pickup, or an appointment to remind the customer of the day before."""
+
+    kind: Literal["order_ready", "appointment"]
+    customer: CustomerRef
+    reference: str = Field(..., min_length=1, max_length=64, description="The order or booking number")
+    at: AwareDatetime | None = Field(None, description="The appointment's time (required for an appointment)")
+    note: str = Field("", max_length=200, description="Shown in the message, e.g. what to bring")
+
+    @property
+    def create_customer(self) -> bool:  # a reminder never creates a customer
+        return False
+
+    @property
+    def new_customer(self):
+        return None
+
+
+class ReminderOut(Schema):
+    customer_id: UUID
+    kind: str
+    reference: str
+    notify_from: datetime.datetime
 
 
 class FieldError(Schema):
@@ -448,6 +473,47 @@ def post_refund(request, payload: RefundIn, idempotency_key: IdempotencyKey):
 
     return _idempotent(
         request, key=idempotency_key, endpoint="refunds", payload=payload.model_dump(mode="json"), run=run
+    )
+
+
+APPOINTMENT_NOTICE = datetime.timedelta(hours=24)  # an appointment is reminded of this long before
+
+
+@api.post(
+    "/reminders/",
+    response={202: ReminderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Remind a customer: an order ready for pickup, or an appointment (the day before)",
+)
+def post_reminder(request, payload: ReminderIn, idempotency_key: IdempotencyKey):
+    now = timezone.now()
+    if payload.kind == "appointment":
+        if payload.at is None:
+            raise ApiError(422, "invalid", _("at: an appointment needs its time"), "at")
+        if payload.at <= now:
+            raise ApiError(422, "invalid", _("at: the appointment is in the past"), "at")
+    notify_from = max(now, payload.at - APPOINTMENT_NOTICE) if payload.kind == "appointment" else now
+
+    def run():
+        customer, _created = _resolve_customer(payload, request.auth)
+        reminder = signals.ServiceReminder(
+            kind=payload.kind,
+            customer=customer,
+            store_id=request.auth.store_id,
+            store_name=request.auth.store.name,
+            reference=payload.reference,
+            at=payload.at,
+            notify_from=notify_from,
+            note=payload.note,
+        )
+        # Inside this request's transaction: the receivers' outbox rows commit or roll back with it.
+        signals.service_reminder.send(sender=signals.ServiceReminder, reminder=reminder)
+        body = ReminderOut(
+            customer_id=customer.public_id, kind=payload.kind, reference=payload.reference, notify_from=notify_from
+        ).model_dump(mode="json")
+        return 202, body
+
+    return _idempotent(
+        request, key=idempotency_key, endpoint="reminders", payload=payload.model_dump(mode="json"), run=run
     )
 
 

@@ -19,6 +19,9 @@ bonus_reversed = Signal()
 bonus_adjusted = Signal()
 bonus_expiring = Signal()
 bonus_expired = Signal()
+# Not a bonus event: the POS reports an order ready for pickup or a booked appointment; receivers
+# remind the customer (one ``reminder`` keyword argument, a :class:`ServiceReminder`).
+service_reminder = Signal()
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,21 @@ class BonusEvent:
     def is_new(self) -> bool:
         """Whether the key names ledger lines written in this very transaction: nothing was planned for it yet."""
         return self.kind != "expiring"
+
+
+@dataclass(frozen=True)
+class ServiceReminder:
+    """An order ready for pickup or an appointment, as the POS reported it."""
+
+    kind: str  # "order_ready" or "appointment"
+    customer: Customer
+    store_id: int
+    store_name: str
+    reference: str  # the order or booking number at the store
+    at: datetime.datetime | None  # the appointment (or when the order was ready)
+    notify_from: datetime.datetime  # when the reminder may go out (an appointment: the day before)
+    note: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.kind}:{self.store_id}:{self.reference}"

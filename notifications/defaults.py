@@ -77,6 +77,20 @@ TOPICS = [
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, "", False),
     ("survey-invitation", "Survey invitation", "marketing", "flexible", ["email"], [], True, 168, "", False),
     ("service", "Service message", "transactional", "immediate", ["email"], ["sms", "messenger"], False, 24, "", False),
+    # Reminders the POS asks for (loyalty's service_reminder signal): here-and-now facts, by SMS first.
+    ("order-ready", "Order ready", "transactional", "timely", ["sms"], ["email", "messenger"], False, 48, "", False),
+    (
+        "appointment",
+        "Appointment reminder",
+        "transactional",
+        "timely",
+        ["sms"],
+        ["email", "messenger"],
+        False,
+        24,
+        "",
+        False,
+    ),
     # Behaviour triggers (notifications.triggers): beat jobs over every customer, set-based.
     ("re-engagement", "We miss you", "marketing", "flexible", ["email"], ["sms"], True, 168, "", False),
     ("keep-in-touch", "News for you", "marketing", "flexible", ["email"], [], True, 168, "", False),
@@ -160,6 +174,18 @@ TEMPLATES = {
     ),
     "service": ("{{ title }}", "Hello {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
     "thanks": ("{{ title|default:'Thank you' }}", "Dear {{ customer.first_name }},\n\n{{ text }}", "{{ text }}"),
+    "order-ready": (
+        "Your order {{ reference }} is ready",
+        "Hello {{ customer.first_name }},\n\nyour order {{ reference }} is ready for pickup at {{ store_name }}."
+        "{% if note %}\n\n{{ note }}{% endif %}",
+        "Order {{ reference }} is ready at {{ store_name }}.{% if note %} {{ note }}{% endif %}",
+    ),
+    "appointment": (
+        "Reminder: your appointment {{ at_local }}",
+        "Hello {{ customer.first_name }},\n\na reminder of your appointment at {{ store_name }}: {{ at_local }}."
+        "{% if note %}\n\n{{ note }}{% endif %}",
+        "Reminder: {{ store_name }}, {{ at_local }}.{% if note %} {{ note }}{% endif %}",
+    ),
     "re-engagement": (
         "{{ title|default:'We have missed you' }}",
         "Hello {{ customer.first_name }},\n\n{{ text|default:'It has been a while. See what is new in our stores.' }}",

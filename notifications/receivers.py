@@ -9,6 +9,7 @@ from loyalty.signals import BonusEvent
 from notifications.inbound.events import delivery_event_record
 from notifications.outbox.replan import CONTACT_CHANGE, CUSTOMER_CHANGE, queued_notifications_replan
 from notifications.outbox.write import notify
+from notifications.reminders import reminder_notify
 
 TOPIC_FOR = {
     "accrued": "bonus-credited",
@@ -45,6 +46,11 @@ def on_bonus_event(sender, event: BonusEvent, **kwargs) -> None:
     )
 
 
+def on_service_reminder(sender, reminder, **kwargs) -> None:
+    """In the POS request's transaction: the reminder's outbox rows commit or roll back with it."""
+    reminder_notify(reminder)
+
+
 # Customer fields that decide where (contact points) or when (time zone) a message goes, or whether at all.
 CONTACT_FIELDS = frozenset({"email", "phone", "address_line", "postal_code", "city"})
 CUSTOMER_PLANNING_FIELDS = CONTACT_FIELDS | {"time_zone", "is_active"}
@@ -66,6 +72,7 @@ def connect() -> None:
         signals.bonus_gifted,
     ):
         signal.connect(on_bonus_event, dispatch_uid=f"notifications.on_bonus_event.{id(signal)}")
+    signals.service_reminder.connect(on_service_reminder, dispatch_uid="notifications.on_service_reminder")
     customer_changed.connect(on_customer_changed, dispatch_uid="notifications.on_customer_changed")
     anymail_tracking.connect(on_email_tracking, dispatch_uid="notifications.on_email_tracking")
 

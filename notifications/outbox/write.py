@@ -62,9 +62,11 @@ def _outbox_rows(
     context: dict,
     dedupe_key: str,
     now: datetime.datetime,
+    deadline: datetime.datetime | None = None,
 ) -> list[Notification]:
     """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
-    deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+    topic_deadline = now + datetime.timedelta(hours=topic.deadline_hours)
+    deadline = min(deadline, topic_deadline) if deadline else topic_deadline
     rows = []
     spared = thinned(topic, preference, dedupe_key)  # a topic this customer keeps ignoring: sent less often
     for plan in plan_channels(customer, topic, preference, book, suppressed):
@@ -177,6 +179,7 @@ def notify(
     dedupe_key: str,
     now: datetime.datetime | None = None,
     new_occasion: bool = False,
+    deadline: datetime.datetime | None = None,
 ) -> list[Notification]:
     """Plan, schedule and write the outbox rows for one occasion, in the caller's transaction.
 
@@ -187,6 +190,8 @@ def notify(
     ``new_occasion``: the key names something written in this very transaction (a sale's ledger
     line), so nothing was planned for it yet: the look for earlier rows is skipped, and the rows
     returned are the ones built (without primary keys) instead of being read back.
+
+    ``deadline``: an occasion's own, earlier than the topic's (an appointment's reminder is no use after it).
     """
     now = now or timezone.now()
     if isinstance(topic, str):
@@ -207,6 +212,7 @@ def notify(
         context=context,
         dedupe_key=dedupe_key,
         now=now,
+        deadline=deadline,
     )
     if not rows:
         return []
