@@ -372,6 +372,7 @@ class SendTimePrior(models.Model):
         verbose_name = _("send-time prior")
         verbose_name_plural = _("send-time priors")
         ordering = ["segment"]
+        default_permissions = ()  # computed by the learning job; staff neither edit nor see it in the admin
 
     def __str__(self):
         return self.segment or "*"

@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'send-time prior',
                 'verbose_name_plural': 'send-time priors',
                 'ordering': ['segment'],
+                'default_permissions': (),
             },
         ),
         migrations.AddField(
