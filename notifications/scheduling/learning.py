@@ -44,6 +44,7 @@ IGNORED_TO_THIN = 3
 MOST_THINNING = 4
 OPEN_GRACE = datetime.timedelta(days=2)  # a message younger than this may still be opened
 POPULATION = ""
+READ_CHUNK = 10_000
 
 
 def segment_of(language: str | None) -> str:
@@ -321,9 +322,11 @@ def _estimate(counts: dict[int, int], prior: list[float], window_hours: list[int
 def _update_preferences(own, language_of, shrunk, ignored, sends) -> int:
     default = settings.NOTIFICATION_DEFAULT_WINDOW
     wanted = set(own) | set(ignored)
-    existing = {
-        p.customer_id: p
-        for p in Preference.objects.filter(customer_id__in=wanted).only(
+    existing = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), READ_CHUNK):  # a bounded list of ids per statement
+        chunk = ordered[start : start + READ_CHUNK]
+        for p in Preference.objects.filter(customer_id__in=chunk).only(
             "id",
             "customer_id",
             "window_start",
@@ -333,12 +336,14 @@ def _update_preferences(own, language_of, shrunk, ignored, sends) -> int:
             "learned_from",
             "ignored_topics",
             "learn_send_time",
-        )
-    }
+        ):
+            existing[p.customer_id] = p
     # Customers who stopped ignoring every topic: their counts go back to nothing.
-    stale = list(
-        Preference.objects.exclude(ignored_topics={}).exclude(customer_id__in=wanted).values_list("pk", flat=True)
-    )
+    stale = [
+        pk
+        for pk, customer_id in Preference.objects.exclude(ignored_topics={}).values_list("pk", "customer_id")
+        if customer_id not in wanted
+    ]
     changed, new = [], []
     for customer_id in wanted:
         preference = existing.get(customer_id)
