@@ -76,6 +76,14 @@ class Topic(models.Model):
             "(e.g. purchases at night: one SMS in the morning)"
         ),
     )
+    learn_send_time = models.BooleanField(
+        _("learn send time and frequency"),
+        default=True,
+        help_text=_(
+            "Flexible messages of this topic go out at the hour each customer usually reads, and less "
+            "often to customers who keep ignoring them"
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -212,6 +220,26 @@ class Preference(models.Model):
     best_hour = models.PositiveSmallIntegerField(
         _("learned best hour"), null=True, blank=True, help_text=_("Local hour when this customer reads messages")
     )
+    best_weekday = models.PositiveSmallIntegerField(
+        _("learned best weekday"),
+        null=True,
+        blank=True,
+        help_text=_("0 = Monday … 6 = Sunday: set only when this customer clearly reads more on that day"),
+    )
+    learned_from = models.PositiveIntegerField(
+        _("opens and clicks learned from"), default=0, help_text=_("The customer's own reads behind the best hour")
+    )
+    ignored_topics = models.JSONField(
+        _("topics ignored lately"),
+        default=dict,
+        blank=True,
+        help_text=_('Messages in a row not opened, per topic, e.g. {"promotion": 4}: such topics are sent less often'),
+    )
+    learn_send_time = models.BooleanField(
+        _("learn when and how often to write"),
+        default=True,
+        help_text=_("Untick to send at the first allowed time and as often as the topic goes out"),
+    )
     badge = models.CharField(
         _("badge"), max_length=16, choices=Badge.choices, default=Badge.SERVICE_ONLY, db_index=True
     )
@@ -267,6 +295,7 @@ class Notification(models.Model):
         SUPPRESSED_CONTACT = "suppressed_contact", _("contact point bounced or complained")
         COALESCED = "coalesced", _("combined into another message due at the same time")
         BY_STAFF = "by_staff", _("cancelled by staff")
+        THINNED = "thinned", _("sent less often: the customer has not opened this topic lately")
 
     # Indexed through notif_cap_idx (customer first), not on its own: every index slows the outbox's writes.
     customer = models.ForeignKey(
@@ -348,6 +377,30 @@ def occasion_keys(occasion: str) -> list[str]:
     fallback or a re-plan moves it to another channel, so an occasion is "present" when any of
     these exists, whatever channel its rows are on now."""
     return [f"{occasion}:{channel}" for channel in Channel.values]
+
+
+class SendTimePrior(models.Model):
+    """How often a segment's customers read (open or click) in each local hour of the week.
+
+    Computed by one periodic job from the outbox (``scheduling.learning.send_times_learn``); a
+    customer with few reads of their own starts from their segment's (language's) hours.
+    ``counts`` holds 168 numbers: Monday 00:00-01:00 local first, Sunday 23:00-24:00 last.
+    """
+
+    segment = models.CharField(_("segment"), max_length=32, unique=True, help_text=_('"" = every customer'))
+    counts = models.JSONField(_("reads per hour of the week"), default=list)
+    reads = models.PositiveIntegerField(_("reads"), default=0)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("send-time prior")
+        verbose_name_plural = _("send-time priors")
+        ordering = ["segment"]
+        default_permissions = ()  # computed by the learning job; staff neither edit nor see it in the admin
+
+    def __str__(self):
+        return self.segment or "*"
 
 
 class MessageTemplate(models.Model):

@@ -14,7 +14,7 @@ from notifications.greetings import greetings_send
 from notifications.inbound.events import delivery_event_process
 from notifications.inbound.replies import inbound_reply_send
 from notifications.inbound.sweep import inbound_sweep
-from notifications.scheduling.learning import best_hours_learn
+from notifications.scheduling.learning import send_times_learn
 from notifications.triggers import behaviour_triggers_run
 
 
@@ -60,8 +60,9 @@ def inbound_sweep_task() -> dict:
 
 
 @shared_task
-def learn_send_times_task() -> int:
-    return best_hours_learn()
+def learn_send_times_task() -> dict:
+    """Beat, daily: the send-time priors, each customer's learned hour and weekday, topics they ignore."""
+    return send_times_learn()
 
 
 @shared_task

@@ -173,7 +173,7 @@ def _deferral(row: Notification, batch: _Batch, *, channel: str, earliest, reaso
         preference=batch.preferences.get(row.customer_id),
         earliest=earliest,
         deadline=row.deadline,
-        use_best_hour=False,
+        occasion=row.occasion,  # a deferred flexible message still aims at the customer's hour
     )
     if slot is None:
         final = reason if reason != Reason.QUIET_HOURS else (why_not or reason)

@@ -29,6 +29,7 @@ from notifications.consent.book import NEWEST, ConsentBook
 from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic, occasion_of
 from notifications.outbox.planning import plan_channels
 from notifications.outbox.write import kick_dispatcher
+from notifications.scheduling.learning import explore_pick, thinned
 from notifications.scheduling.rules import schedule_slot
 
 Status = Notification.Status
@@ -60,11 +61,11 @@ class FanOut:
 class _Person:
     """What planning and scheduling read of a customer (duck-typed like Customer)."""
 
-    __slots__ = ("address_line", "city", "email", "is_active", "phone", "pk", "postal_code", "time_zone")
+    __slots__ = ("address_line", "city", "email", "is_active", "language", "phone", "pk", "postal_code", "time_zone")
 
     def __init__(self, values: tuple):
         (self.pk, self.email, self.phone, self.address_line, self.postal_code, self.city, self.is_active) = values[:7]
-        self.time_zone = values[7]
+        self.time_zone, self.language = values[7], values[8]
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -76,6 +77,9 @@ class _Prefs:
 
     __slots__ = (
         "best_hour",
+        "best_weekday",
+        "ignored_topics",
+        "learn_send_time",
         "messenger",
         "paused_until",
         "preferred_channels",
@@ -93,19 +97,23 @@ class _Prefs:
             self.weekdays,
             self.paused_until,
             self.best_hour,
+            self.best_weekday,
+            self.learn_send_time,
+            self.ignored_topics,
             self.messenger,
             self.telegram_chat_id,
         ) = values
 
 
-PERSON = ("pk", "email", "phone_e164", "address_line", "postal_code", "city", "is_active", "time_zone")
+PERSON = ("pk", "email", "phone_e164", "address_line", "postal_code", "city", "is_active", "time_zone", "language")
 PREFS = tuple(
     f"preference__{name}"
     for name in (
         "preferred_channels", "window_start", "window_end", "weekdays", "paused_until", "best_hour",
-        "messenger", "telegram_chat_id",
+        "best_weekday", "learn_send_time", "ignored_topics", "messenger", "telegram_chat_id",
     )
 )  # fmt: skip
+NO_IGNORED = ("{}", None)  # ignored_topics as read (text) when no topic is ignored
 
 
 class _Outcome:
@@ -135,13 +143,15 @@ class _Planner:
         self,
         topic: Topic,
         now: datetime.datetime,
+        prefix: str,
         not_before: datetime.datetime | None = None,
         deadline: datetime.datetime | None = None,
     ):
-        self.topic, self.now = topic, now
+        self.topic, self.now, self.prefix = topic, now, prefix
         self.earliest = max(now, not_before) if not_before else now
         self.deadline = deadline or self.earliest + datetime.timedelta(hours=topic.deadline_hours)
         self.flexible = topic.urgency == Topic.Urgency.FLEXIBLE
+        self.learn = self.flexible and topic.learn_send_time
         self._slots: dict[tuple, tuple[datetime.datetime | None, str]] = {}
         self._shared: dict[tuple, _Outcome] = {}
         self._outcomes: dict[tuple, _Outcome] = {}
@@ -155,15 +165,21 @@ class _Planner:
             self._json[text] = json.loads(text)
         return self._json[text]
 
-    def slot(self, person: _Person, prefs: _Prefs | None, channel: str) -> tuple[datetime.datetime | None, str]:
+    def slot(
+        self, person: _Person, prefs: _Prefs | None, channel: str, occasion: str
+    ) -> tuple[datetime.datetime | None, str]:
         key = (person.time_zone, channel)
+        if self.learn:
+            # What the learned hour may depend on: the segment (before the customer's own reads are
+            # learned) and the message's exploration pick; the same pick is derived from the occasion again.
+            key += (person.language, explore_pick(occasion))
         if prefs is not None:
             key += (
                 prefs.window_start,
                 prefs.window_end,
                 tuple(prefs.weekdays or ()) if self.flexible else (),
                 prefs.paused_until if self.topic.is_marketing else None,
-                prefs.best_hour if self.flexible else None,
+                (prefs.best_hour, prefs.best_weekday, prefs.learn_send_time) if self.flexible else None,
             )
         if key not in self._slots:
             self._slots[key] = schedule_slot(
@@ -173,6 +189,7 @@ class _Planner:
                 preference=prefs,
                 earliest=self.earliest,
                 deadline=self.deadline,
+                occasion=occasion,
             )
         return self._slots[key]
 
@@ -183,42 +200,46 @@ class _Planner:
         with everyone who has the same contact points, state, zone and preferences: the key holds
         every value planning and scheduling read of them but the id.
         """
-        pk, email, phone, address_line, _postal_code, city, is_active, time_zone, prefs_id = values[:9]
+        pk, email, phone, address_line, _postal_code, city, is_active, time_zone, language, prefs_id = values[:10]
+        occasion = f"{self.prefix}:{pk}"
         if not book.has_events(pk) and not (
             suppressed and ((Channel.EMAIL, email) in suppressed or (Channel.SMS, phone) in suppressed)
         ):
-            if prefs_id is None:
-                key = (is_active, bool(email), bool(phone), bool(address_line and city), time_zone)
-            else:
-                *prefs, telegram_chat_id = values[9:]
-                key = (
-                    is_active,
-                    bool(email),
-                    bool(phone),
-                    bool(address_line and city),
-                    time_zone,
-                    bool(telegram_chat_id),
-                )
-                key += tuple(prefs)
+            key = (is_active, bool(email), bool(phone), bool(address_line and city), time_zone)
+            if self.learn:
+                key += (language, explore_pick(occasion))
+            if prefs_id is not None:
+                *prefs, telegram_chat_id = values[10:]
+                key += (bool(telegram_chat_id), *prefs)
+                if prefs[8] not in NO_IGNORED:  # ignored_topics: whether this occasion is one they are spared
+                    key += (thinned(self.topic, self._prefs(values), occasion),)
             shared = self._shared.get(key)
             if shared is None:
-                shared = self._shared[key] = self._outcome(values, book, suppressed)
+                shared = self._shared[key] = self._outcome(values, book, suppressed, occasion)
             return shared
-        return self._outcome(values, book, suppressed)
+        return self._outcome(values, book, suppressed, occasion)
 
-    def _outcome(self, values: tuple, book: ConsentBook, suppressed: set) -> _Outcome:
-        person = _Person(values[:8])
-        prefs = None
-        if values[8] is not None:
-            prefs = _Prefs(values[9:])
-            prefs.preferred_channels = self._parsed(prefs.preferred_channels)
-            prefs.weekdays = self._parsed(prefs.weekdays)
+    def _prefs(self, values: tuple) -> _Prefs | None:
+        if values[9] is None:
+            return None
+        prefs = _Prefs(values[10:])
+        prefs.preferred_channels = self._parsed(prefs.preferred_channels)
+        prefs.weekdays = self._parsed(prefs.weekdays)
+        prefs.ignored_topics = self._parsed(prefs.ignored_topics)
+        return prefs
+
+    def _outcome(self, values: tuple, book: ConsentBook, suppressed: set, occasion: str) -> _Outcome:
+        person = _Person(values[:9])
+        prefs = self._prefs(values)
+        spared = thinned(self.topic, prefs, occasion)
         rows = []
         for plan in plan_channels(person, self.topic, prefs, book, suppressed):
             reason = plan.reason or ("" if person.is_active else Reason.INACTIVE)
+            if not reason and spared:
+                reason = Reason.THINNED
             send_at = self.earliest
             if not reason:
-                slot, reason = self.slot(person, prefs, plan.channel)
+                slot, reason = self.slot(person, prefs, plan.channel, occasion)
                 send_at = slot or self.earliest
             rows.append((plan.channel, Status.SUPPRESSED if reason else Status.SCHEDULED, reason, send_at))
         rows = tuple(rows)
@@ -255,7 +276,7 @@ def notify_many(
         topic = Topic.objects.get(code=topic)
     if not topic.is_active:
         return FanOut(customers=customers.count(), topic_inactive=True)
-    planner = _Planner(topic, now, not_before, deadline)
+    planner = _Planner(topic, now, dedupe_prefix, not_before, deadline)
     writer = _Writer(topic=topic, context=context, prefix=dedupe_prefix, deadline=planner.deadline, now=now)
     report = FanOut()
     due_channels: set[str] = set()

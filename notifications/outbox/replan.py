@@ -182,6 +182,7 @@ def _replanned(
             preference=preference,
             earliest=now,
             deadline=row.deadline,
+            occasion=row.occasion,
         )
         row.channel = channel
         if slot is None:

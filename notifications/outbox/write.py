@@ -30,6 +30,7 @@ from notifications.models import (
     topic_by_id,
 )
 from notifications.outbox.planning import phone_e164, plan_channels, suppressed_contacts
+from notifications.scheduling.learning import thinned
 from notifications.scheduling.rules import schedule_slot
 
 Status = Notification.Status
@@ -72,6 +73,7 @@ def _outbox_rows(
     earliest = max(now, not_before) if not_before else now
     deadline = deadline or earliest + datetime.timedelta(hours=topic.deadline_hours)
     rows = []
+    spared = thinned(topic, preference, dedupe_key)  # a topic this customer keeps ignoring: sent less often
     for plan in plan_channels(customer, topic, preference, book, suppressed):
         row = Notification(
             customer=customer,
@@ -83,6 +85,8 @@ def _outbox_rows(
             send_at=earliest,
         )
         reason = plan.reason or ("" if customer.is_active else Reason.INACTIVE)
+        if not reason and spared:
+            reason = Reason.THINNED
         if not reason:
             slot, reason = schedule_slot(
                 customer=customer,
@@ -91,6 +95,7 @@ def _outbox_rows(
                 preference=preference,
                 earliest=earliest,
                 deadline=deadline,
+                occasion=dedupe_key,
             )
             if slot:
                 row.send_at = slot

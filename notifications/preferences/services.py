@@ -24,6 +24,9 @@ PLANNING_FIELDS = frozenset(
         "paused_until",
         "language",
         "best_hour",
+        "best_weekday",
+        "learn_send_time",
+        "ignored_topics",
         "messenger",
         "telegram_chat_id",
     }

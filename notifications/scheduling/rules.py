@@ -11,6 +11,7 @@ from django.db.models import Count, Min
 
 from crm.models import Customer
 from notifications.models import Notification, Preference, Topic
+from notifications.scheduling import learning
 from notifications.scheduling.slots import intersect, last_slot, next_slot, parse_time
 
 Reason = Notification.Reason
@@ -59,6 +60,7 @@ def schedule_slot(
     earliest: datetime.datetime,
     deadline: datetime.datetime,
     use_best_hour: bool = True,
+    occasion: str | None = None,
 ) -> tuple[datetime.datetime | None, str]:
     """When this message may go out, or (None, reason) when no slot exists before the deadline.
 
@@ -66,6 +68,10 @@ def schedule_slot(
     weekdays and the learned best hour only for flexible topics; a pause holds marketing only.
     Preferred weekdays are a wish: when none comes before the deadline, the message takes the
     last slot the window allows before it (issue 18: waiting must not become dropping).
+
+    The learned hour (``scheduling.learning``: the customer's own or their segment's) and a learned
+    weekday apply to flexible topics where learning is on; ``occasion`` (the dedupe key) picks the
+    few messages placed at a random allowed hour instead, the same one each time it is planned.
     """
     window = window_for(topic, channel, preference)
     if window is None:
@@ -81,13 +87,21 @@ def schedule_slot(
                 return None, Reason.PAUSED
     flexible = topic.urgency == Topic.Urgency.FLEXIBLE
     weekdays = preference.weekdays if preference and flexible else None
-    slot = next_slot(
-        earliest=earliest,
-        zone=zone,
-        window=window,
-        deadline=deadline,
-        weekdays=weekdays,
-        preferred_hour=(preference.best_hour if preference and flexible and use_best_hour else None),
+    hour = best_weekday = None
+    if flexible and use_best_hour and learning.learning_applies(topic, preference):
+        hour, best_weekday = learning.planned_time(
+            language=getattr(customer, "language", None),
+            preference=preference,
+            window=window,
+            pick=learning.explore_pick(occasion),
+        )
+    slot = None
+    if best_weekday is not None and not weekdays:  # the day they read most, when it comes before the deadline
+        slot = next_slot(
+            earliest=earliest, zone=zone, window=window, deadline=deadline, weekdays=[best_weekday], preferred_hour=hour
+        )
+    slot = slot or next_slot(
+        earliest=earliest, zone=zone, window=window, deadline=deadline, weekdays=weekdays, preferred_hour=hour
     )
     if slot is None and weekdays:
         # No preferred weekday before the deadline: the last slot the window allows, rather than nothing.

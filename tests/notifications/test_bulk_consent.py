@@ -174,7 +174,7 @@ def test_the_preference_centre_posts_in_few_queries(client, waiting, django_asse
     data = {name: value for name, value in form.initial.items() if value not in (None, "", [], False)}
     data.update(topics=["promotion"], window_start="10:00:00", window_end="18:00:00", weekdays=["1"], language="et")
     data.pop("marketing_sms")
-    with django_assert_max_num_queries(15):  # the form's districts, read to check them and to show them
+    with django_assert_max_num_queries(16):  # the districts (read to check and to show), the send-time priors
         response = client.post(url, data)
     assert response.status_code == 200 and len(response.context["changes"]) >= 6
     assert _marketing_waiting(waiting) == {"email"}
