@@ -1,12 +1,13 @@
+import json
+
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -17,7 +18,8 @@ from django_celery_beat.models import PeriodicTask
 from audit.admin import AuditedAdminMixin
 from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
-from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store
+from crm.models import Callback, Customer, District, Interaction, Segment, StaffProfile, Store, Tag
+from crm.segment_builder import SegmentBuilderForm, builder_context, segment_count_view
 from crm.segments import segment_customers, validate_rules
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
@@ -79,6 +81,14 @@ class DistrictAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_select_related = ["parent"]
 
 
+@admin.register(Tag)
+class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Labels staff put on customers, for segments."""
+
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
 @admin.register(Store)
 class StoreAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "district", "phone", "is_active"]
@@ -119,7 +129,7 @@ class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
     # Matched by customer_search below (name, e-mail, external id, phone in any format).
     search_fields = ["first_name", "last_name", "email", "external_id"]
     search_help_text = CUSTOMER_SEARCH_HELP
-    autocomplete_fields = ["home_district", "home_store"]
+    autocomplete_fields = ["home_district", "home_store", "tags"]
     list_select_related = ["home_district", "home_store"]
     customer_path = ""
     ordering = ["-id"]
@@ -127,7 +137,10 @@ class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
     inlines = [InteractionInline]
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
-        (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
+        (
+            _("Profile"),
+            {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store", "tags"]},
+        ),
         (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
         (_("Latest interactions"), {"fields": ["latest_interactions"]}),
         (
@@ -198,9 +211,10 @@ class CustomerAdmin(AuditedAdminMixin, StoreScopedMixin, LargeTableAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        # Through the service, so other apps hear which fields changed (a new phone re-plans queued SMS).
+        # Through the service, so other apps hear which fields changed (a new phone re-plans queued SMS);
+        # tags are many-to-many, saved with the form's other relations (save_related).
         stored = Customer.objects.get(pk=obj.pk)
-        customer_update(customer=stored, **{name: getattr(obj, name) for name in form.changed_data})
+        customer_update(customer=stored, **{name: getattr(obj, name) for name in form.changed_data if name != "tags"})
 
     def save_formset(self, request, form, formset, change):
         # New interactions default to the staff member who typed them.
@@ -245,29 +259,38 @@ class CallbackAdmin(AuditedAdminMixin, StoreScopedMixin, CustomerSearchMixin, La
         return Q(subject__icontains=term) | Q(notes__icontains=term)
 
 
-class SegmentForm(forms.ModelForm):
-    class Meta:
-        model = Segment
-        fields = ["name", "rules"]
-
-    def clean_rules(self):
-        rules = self.cleaned_data["rules"]
-        validate_rules(rules)
-        return rules
-
-
 @admin.register(Segment)
 class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
+    """Segments built from rule rows (crm.segment_builder), with a count and a sample before saving.
 
     A segment whose rules no longer hold (saved before they were checked, written by code, or
-    naming a district or store that has since been renamed or removed) shows what to fix instead
-    of a count, never an error page.
+    naming a district or store that has since been removed) shows what to fix instead of a
+    count, never an error page.
     """
 
-    form = SegmentForm
+    form = SegmentBuilderForm
+    change_form_template = "admin/segments/change_form.html"
     list_display = ["name", "created_at"]
-    readonly_fields = ["size", "sample"]
+    fields = ["name", "size", "sample"]
+    readonly_fields = ["size", "sample", "rules_as_stored"]
+
+    def get_urls(self):
+        count = self.admin_site.admin_view(self.segment_count)
+        return [path("count/", count, name="crm_segment_count"), *super().get_urls()]
+
+    def segment_count(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return segment_count_view(request)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(builder_context(context["adminform"].form, user=request.user))
+        context["rules_as_stored"] = self.rules_as_stored(obj) if obj else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description=_("rules as stored (advanced, read-only)"))
+    def rules_as_stored(self, obj):
+        return json.dumps(obj.rules, indent=2, ensure_ascii=False)
 
     @admin.display(description=_("customers now"))
     def size(self, obj):

@@ -41,6 +41,7 @@ NOT_WALKED = {"login", "logout", "view_on_site", "autocomplete"}
 # The custom pages: each needs every one of its groups of permissions (any one of a group).
 NEEDS: dict[str, tuple[frozenset[str], ...]] = {
     "loyalty_liability": (frozenset({"loyalty.view_liability"}),),
+    "crm_segment_count": (frozenset({"crm.view_segment", "crm.change_segment"}),),
     "loyalty_bonusaccount_adjust": (frozenset({"loyalty.adjust_points"}),),
     "notifications_why": (frozenset({"notifications.view_why"}),),
     "notifications_email_outbox": (frozenset({"notifications.view_sent_email"}),),
