@@ -26,7 +26,7 @@ from django_celery_beat.models import (
 
 from audit.models import AuditEntry
 from crm import roles
-from crm.models import Customer, Segment, StaffProfile
+from crm.models import Customer, Segment, StaffProfile, Tag
 from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
 from notifications.models import LetterBatch, MessageTemplate
 from privacy.models import DataRequest
@@ -198,6 +198,7 @@ def world(customer_factory, store_factory, district_factory, admin_user):
     )
     customer = person.customer
     Segment.objects.create(name="Everyone", rules={})
+    Tag.objects.get_or_create(name="walk")
     make_pos_key(store)
     PosLockout.objects.create(ip="203.0.113.9", failures=20, locked_until=timezone.now())
     AccessAttempt.objects.create(username="guess", ip_address="203.0.113.9", failures_since_start=5)
