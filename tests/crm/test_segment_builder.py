@@ -196,3 +196,23 @@ def test_answers_in_a_completed_response_reach_the_segment_through_the_builder(s
     rows = [{"group": "A", "kind": "answer", "answer": f"{world['question'].pk}:women"}]
     page = staff_client.post(reverse("admin:crm_segment_add"), post_data(rows, _preview="Preview"))
     assert list(page.context["preview"]["sample"]) == [fan]
+
+
+def test_the_builder_page_reads_each_list_once_whatever_the_rows(
+    staff_client, world, district_factory, store_factory, django_assert_max_num_queries
+):
+    district_factory.create_batch(5)
+    store_factory.create_batch(5)
+    rules = {"any": [{"languages": ["et"], "tiers": ["gold"], "tags": ["vip"]}, {"age": {"max": 25}}]}
+    segment = Segment.objects.create(name="Either", rules=rules)
+    url = reverse("admin:crm_segment_change", args=[segment.pk])
+    staff_client.get(url)  # warm the session and content types
+    with django_assert_max_num_queries(16):
+        staff_client.get(url)
+    counts = []
+    for empty_rows in (1, 20):
+        data = post_data(rules_to_rows(rules) + [{"group": "A"}] * empty_rows, name="Either", _preview="Preview")
+        with django_assert_max_num_queries(24) as done:
+            assert staff_client.post(url, data).context["preview"]["count"] == 0
+        counts.append(len(done.captured_queries))
+    assert counts[0] == counts[1]
