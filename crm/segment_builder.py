@@ -23,7 +23,6 @@ from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import store_scoped
 from crm.models import Customer, District, Language, Segment, Store, Tag
 from crm.segments import (
     CONSENT_CHANNELS,
@@ -101,7 +100,12 @@ KIND_FIELDS = {
     "answer": ["answer"],
     "tag": ["tags"],
 }
-VALUE_FIELDS = sorted({name for names in KIND_FIELDS.values() for name in names})
+# In the order a row shows them: a mode before its values, a lower bound before the upper.
+VALUE_FIELDS = [
+    "district_mode", "districts", "store_mode", "store", "languages", "months", "gender", "tiers", "rfm", "low",
+    "high", "number", "amount", "channels", "badges", "answer", "tags",
+]  # fmt: skip
+assert set(VALUE_FIELDS) == {name for names in KIND_FIELDS.values() for name in names}
 
 
 def _tier_model():
@@ -449,13 +453,15 @@ class SegmentBuilderForm(forms.ModelForm):
 
 
 def segment_preview(rules: dict, *, user) -> dict:
-    """The count of ``rules``'s members and ten of them (only customers ``user`` may see are named).
+    """The count of ``rules``'s members and ten of them, linked for those who may open customers.
 
+    The sample is not store-scoped, as the segment's own "a few of them" is not (segments are not
+    scoped: marketing builds them without customer records); only the links depend on the user.
     Two queries: the count (the segment's own one query) and the sample with its districts and tiers.
     """
     members = segment_customers(rules)
-    sample = store_scoped(members, user).select_related("home_district", "bonus_account__tier").order_by("pk")[:10]
-    return {"count": members.count(), "sample": list(sample)}
+    sample = members.select_related("home_district", "bonus_account__tier").order_by("pk")[:10]
+    return {"count": members.count(), "sample": list(sample), "links": user.has_perm("crm.view_customer")}
 
 
 def builder_context(form: SegmentBuilderForm, *, user) -> dict:

@@ -216,3 +216,17 @@ def test_the_builder_page_reads_each_list_once_whatever_the_rows(
             assert staff_client.post(url, data).context["preview"]["count"] == 0
         counts.append(len(done.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_marketing_previews_names_without_links_to_customer_records(client, world, customer_factory):
+    from django.contrib.auth.models import Group, User
+
+    member = customer_factory(language="et")
+    user = User.objects.create_user("marketer", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="marketing"))
+    client.force_login(user)
+    rows = [{"group": "A", "kind": "language", "languages": ["et"]}]
+    response = client.post(reverse("admin:crm_segment_add"), post_data(rows, _preview="Preview"))
+    page = response.content.decode()
+    assert response.context["preview"]["count"] == 1 and str(member) in page
+    assert reverse("admin:crm_customer_change", args=[member.pk]) not in page
