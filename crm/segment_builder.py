@@ -473,15 +473,20 @@ def builder_context(form: SegmentBuilderForm, *, user) -> dict:
 
 
 def segment_count_view(request):
-    """JSON {"count": n} for the rules in the query string's rows (the builder's live count), or the errors."""
+    """JSON {"count": n} for the rules of the rows in the query string (the builder's live count), or the errors."""
     if "rule-TOTAL_FORMS" not in request.GET:  # no rows: every active customer
         return JsonResponse({"count": segment_customers({}).count()})
-    form = SegmentBuilderForm(request.GET, instance=Segment())
-    form.previewing = True
-    form.is_valid()
-    if form.preview_rules is None:
-        errors = [str(e) for e in form.non_field_errors()]
-        for row in form.rows.forms:
+    rows = RuleRowFormSet(request.GET, prefix="rule")
+    errors = []
+    if rows.is_valid():
+        try:
+            rules = rows.rules()
+            validate_rules(rules)
+            return JsonResponse({"count": segment_customers(rules).count()})
+        except ValidationError as error:
+            errors = error.messages
+    else:
+        errors = [str(e) for e in rows.non_form_errors()]
+        for row in rows.forms:
             errors += [f"{row[name].label}: {message}" for name, messages in row.errors.items() for message in messages]
-        return JsonResponse({"errors": errors or [_("Some rule rows need fixing.")]}, status=400)
-    return JsonResponse({"count": segment_customers(form.preview_rules).count()})
+    return JsonResponse({"errors": errors or [_("Some rule rows need fixing.")]}, status=400)

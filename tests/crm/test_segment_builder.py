@@ -166,7 +166,8 @@ def test_the_live_count_answers_json_for_unsaved_rows(staff_client, world, custo
     customer_factory(language="ru")
     url = reverse("admin:crm_segment_count")
     rows = [{"group": "A", "kind": "language", "languages": ["et"]}]
-    assert staff_client.get(url, post_data(rows)).json() == {"count": 3}
+    rows_only = {key: value for key, value in post_data(rows).items() if key.startswith("rule-")}
+    assert staff_client.get(url, rows_only).json() == {"count": 3}
     assert staff_client.get(url).json() == {"count": 4}
     bad = staff_client.get(url, post_data([{"group": "A", "kind": "age"}]))
     assert bad.status_code == 400 and bad.json()["errors"]
