@@ -28,6 +28,7 @@ document.addEventListener("DOMContentLoaded", () => {
       })
       .catch(() => { counter.textContent = ""; });
   };
+  if (Array.from(box.querySelectorAll("select[name$='-kind']")).some((kind) => kind.value)) count();
   form.addEventListener("change", (event) => {
     if (!event.target.name || !event.target.name.startsWith("rule-")) return;
     clearTimeout(timer);
