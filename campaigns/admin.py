@@ -6,6 +6,8 @@ segment" page is added here too: ``SurveyAdmin`` is registered again as a subcla
 (surveys never imports campaigns). Its URL name and permission are the ones it always had.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +24,7 @@ from audit.services import audit_record
 from campaigns import selectors, services
 from campaigns.charts import bar_chart
 from campaigns.models import Campaign, CampaignContent, Segment
+from campaigns.segment_builder import SegmentBuilderForm, builder_context, segment_count_view
 from campaigns.segments import segment_customers, validate_rules
 from crm.models import Language
 from notifications.models import Channel, Notification, Topic
@@ -36,29 +39,38 @@ REPORT_PERMISSION = "campaigns.view_report"
 TEST_SEND_PERMISSION = "campaigns.test_send_campaign"
 
 
-class SegmentForm(forms.ModelForm):
-    class Meta:
-        model = Segment
-        fields = ["name", "rules"]
-
-    def clean_rules(self):
-        rules = self.cleaned_data["rules"]
-        validate_rules(rules)
-        return rules
-
-
 @admin.register(Segment)
 class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Segments with a live count and a sample, so staff see whom a rule reaches before using it.
+    """Segments built from rule rows (campaigns.segment_builder), with a count and a sample before saving.
 
     A segment whose rules no longer hold (saved before they were checked, written by code, or
-    naming a district or store that has since been renamed or removed) shows what to fix instead
-    of a count, never an error page.
+    naming a district or store that has since been removed) shows what to fix instead of a
+    count, never an error page.
     """
 
-    form = SegmentForm
+    form = SegmentBuilderForm
+    change_form_template = "admin/segments/change_form.html"
     list_display = ["name", "created_at"]
-    readonly_fields = ["size", "sample"]
+    fields = ["name", "size", "sample"]
+    readonly_fields = ["size", "sample", "rules_as_stored"]
+
+    def get_urls(self):
+        count = self.admin_site.admin_view(self.segment_count)
+        return [path("count/", count, name="campaigns_segment_count"), *super().get_urls()]
+
+    def segment_count(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return segment_count_view(request)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update(builder_context(context["adminform"].form, user=request.user))
+        context["rules_as_stored"] = self.rules_as_stored(obj) if obj else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description=_("rules as stored (advanced, read-only)"))
+    def rules_as_stored(self, obj):
+        return json.dumps(obj.rules, indent=2, ensure_ascii=False)
 
     @admin.display(description=_("customers now"))
     def size(self, obj):

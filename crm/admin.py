@@ -17,7 +17,7 @@ from crm.access import StoreScopedMixin
 from crm.admin_scale import LargeTableAdmin
 from crm.admin_transfer import AuditedImportExportMixin
 from crm.callback_forms import CallbackForm
-from crm.models import Callback, Customer, District, Interaction, StaffProfile, Store
+from crm.models import Callback, Customer, District, Interaction, StaffProfile, Store, Tag
 from crm.resources import CustomerResource, StoreResource
 from crm.selectors import customer_ids_matching, customer_interactions, customer_search
 from crm.services import customer_update
@@ -81,6 +81,14 @@ class DistrictAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_select_related = ["parent"]
 
 
+@admin.register(Tag)
+class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Labels staff put on customers, for segments."""
+
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
 @admin.register(Store)
 class StoreAdmin(AuditedImportExportMixin, AuditedAdminMixin, admin.ModelAdmin):
     resource_classes = [StoreResource]
@@ -131,7 +139,7 @@ class CustomerAdmin(
     # Matched by customer_search below (name, e-mail, external id, phone in any format).
     search_fields = ["first_name", "last_name", "email", "external_id"]
     search_help_text = CUSTOMER_SEARCH_HELP
-    autocomplete_fields = ["home_district", "home_store"]
+    autocomplete_fields = ["home_district", "home_store", "tags"]
     list_select_related = ["home_district", "home_store"]
     customer_path = ""
     ordering = ["-id"]
@@ -139,7 +147,10 @@ class CustomerAdmin(
     inlines = [InteractionInline]
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "external_id", "is_active"]}),
-        (_("Profile"), {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store"]}),
+        (
+            _("Profile"),
+            {"fields": ["birth_date", "gender", "language", "time_zone", "home_district", "home_store", "tags"]},
+        ),
         (_("Postal address"), {"fields": ["address_line", "postal_code", "city", "country"]}),
         (_("Latest interactions"), {"fields": ["latest_interactions"]}),
         (
@@ -210,9 +221,10 @@ class CustomerAdmin(
         if not change:
             super().save_model(request, obj, form, change)
             return
-        # Through the service, so other apps hear which fields changed (a new phone re-plans queued SMS).
+        # Through the service, so other apps hear which fields changed (a new phone re-plans queued SMS);
+        # tags are many-to-many, saved with the form's other relations (save_related).
         stored = Customer.objects.get(pk=obj.pk)
-        customer_update(customer=stored, **{name: getattr(obj, name) for name in form.changed_data})
+        customer_update(customer=stored, **{name: getattr(obj, name) for name in form.changed_data if name != "tags"})
 
     def save_formset(self, request, form, formset, change):
         # New interactions default to the staff member who typed them.

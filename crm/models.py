@@ -83,6 +83,20 @@ class Store(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class Tag(models.Model):
+    """A label staff put on customers (e.g. "vip", "press"), for segments."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class Customer(models.Model):
     class Gender(models.TextChoices):
         UNSPECIFIED = "", _("not specified")
@@ -119,6 +133,7 @@ class Customer(models.Model):
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. EE"))
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     is_active = models.BooleanField(_("active"), default=True)
     # Every link sent to the customer carries this version (crm.links.tokens): raising it revokes them all.
     token_version = models.PositiveIntegerField(
@@ -165,6 +180,8 @@ class Customer(models.Model):
             PrefixSearchIndex(Upper("last_name"), name="crm_customer_last_name_idx"),
             PrefixSearchIndex(Upper("first_name"), name="crm_customer_first_name_idx"),
             models.Index(fields=["created_at"], name="crm_customer_created_idx"),
+            # Segments by age band (a range of birth dates).
+            models.Index(fields=["birth_date"], name="crm_customer_birth_date_idx"),
         ]
 
     def __str__(self):

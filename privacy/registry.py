@@ -115,6 +115,8 @@ HOLDINGS: tuple[Holding, ...] = (
             "id": _("the internal number never leaves the CRM; the public id names the customer"),
             "token_version": _("how links sent earlier are revoked, not information about the customer"),
         },
+        # Staff's labels ("vip", "press") say something about the person: an erased customer has none.
+        clear=("tags",),
     ),
     Holding(Interaction, "customer", erase={"summary": ERASED}),
     # An erased customer cannot be called back: open callbacks are closed.

@@ -27,7 +27,7 @@ from django_celery_beat.models import (
 from audit.models import AuditEntry
 from campaigns.models import Campaign, Segment
 from crm import roles
-from crm.models import Customer, StaffProfile
+from crm.models import Customer, StaffProfile, Tag
 from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
 from notifications.models import LetterBatch, MessageTemplate, Topic
 from privacy.models import DataRequest
@@ -46,6 +46,7 @@ NEEDS: dict[str, tuple[frozenset[str], ...]] = {
     # The dashboard: every staff role holds one of these; each panel further needs its own permission.
     "dashboard": (frozenset({"crm.view_customer", "crm.view_store"}),),
     "loyalty_liability": (frozenset({"loyalty.view_liability"}),),
+    "campaigns_segment_count": (frozenset({"campaigns.view_segment", "campaigns.change_segment"}),),
     "loyalty_bonusaccount_adjust": (frozenset({"loyalty.adjust_points"}),),
     "notifications_why": (frozenset({"notifications.view_why"}),),
     "notifications_announce": (frozenset({"notifications.announce_store"}),),
@@ -243,6 +244,7 @@ def world(customer_factory, store_factory, district_factory, admin_user):
         segment=everyone,
         deadline=timezone.now() + datetime.timedelta(days=3),
     )
+    Tag.objects.get_or_create(name="walk")
     make_pos_key(store)
     PosLockout.objects.create(ip="203.0.113.9", failures=20, locked_until=timezone.now())
     AccessAttempt.objects.create(username="guess", ip_address="203.0.113.9", failures_since_start=5)

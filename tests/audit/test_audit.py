@@ -33,6 +33,9 @@ def _change_form_data(page) -> dict:
         value = form.initial.get(name, field.initial)
         if value is None or value is False:
             continue
+        if isinstance(value, list):  # many-to-many (tags): each chosen object's key
+            data[name] = [str(getattr(v, "pk", v)) for v in value]
+            continue
         data[name] = str(value)
     for inline in page.context["inline_admin_formsets"]:
         prefix = inline.formset.prefix
@@ -62,19 +65,32 @@ def test_saving_a_customer_unchanged_records_nothing(staff_client, customer):
     assert not AuditEntry.objects.exists()
 
 
-def test_a_segment_added_and_deleted(staff_client, admin_user):
-    response = staff_client.post(
-        reverse("admin:campaigns_segment_add"), {"name": "Tallinn", "rules": '{"languages": ["et"]}'}
-    )
+def test_a_segment_added_changed_and_deleted(staff_client, admin_user):
+    def rows(*languages):
+        return {
+            "name": "Tallinn",
+            "rule-TOTAL_FORMS": "1",
+            "rule-INITIAL_FORMS": "0",
+            "rule-0-group": "A",
+            "rule-0-kind": "language",
+            "rule-0-languages": list(languages),
+        }
+
+    response = staff_client.post(reverse("admin:campaigns_segment_add"), rows("et"))
     assert response.status_code == 302
     segment = Segment.objects.get()
+    assert (
+        staff_client.post(reverse("admin:campaigns_segment_change", args=[segment.pk]), rows("et", "ru")).status_code
+        == 302
+    )
     staff_client.post(reverse("admin:campaigns_segment_delete", args=[segment.pk]), {"post": "yes"})
-    added, deleted = AuditEntry.objects.order_by("id")
+    added, changed, deleted = AuditEntry.objects.order_by("id")
     assert (added.action, added.changes["name"], added.changes["rules"]) == (
         "add",
         [None, "Tallinn"],
         [None, {"languages": ["et"]}],
     )
+    assert changed.changes == {"rules": [{"languages": ["et"]}, {"languages": ["et", "ru"]}]}
     assert (deleted.action, deleted.object_id, deleted.object_repr) == ("delete", str(segment.pk), "Tallinn")
 
 

@@ -37,7 +37,9 @@ def test_marketer_builds_a_segment_forecasts_launches_and_reads_the_report(
     # A segment: Estonian speakers.
     page.goto(f"{live_server.url}/admin/campaigns/segment/add/")
     page.fill("#id_name", "Estonian speakers")
-    page.fill("#id_rules", '{"languages": ["et"]}')
+    page.select_option("#id_rule-0-kind", "language")  # the builder: a rule row, no JSON
+    page.locator("#id_rule-0-languages").select_option("et")
+    page.locator(".segment-live-count").filter(has_text="6 customers now").wait_for()
     page.screenshot(path=str(tmp_path / "segment.png"), full_page=True)
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/campaigns/segment/")

@@ -155,3 +155,13 @@ def test_letters_not_yet_posted_leave_their_batch(full_customer, staff):
     letter.refresh_from_db()
     assert (letter.status, letter.letter_batch, letter.body) == (Notification.Status.CANCELLED, None, "")
     assert not batch.letters.exists()
+
+
+def test_erasure_takes_the_customers_tags_and_leaves_the_tag(full_customer, staff):
+    from crm.models import Tag
+
+    vip = Tag.objects.create(name="vip")
+    customer = full_customer.customer
+    customer.tags.add(vip)
+    customer_erase(customer=customer, staff=staff, reason="asked")
+    assert not customer.tags.exists() and Tag.objects.filter(name="vip").exists()
