@@ -236,6 +236,7 @@ class Notification(models.Model):
         INACTIVE = "inactive", _("customer inactive")
         PAUSED = "paused", _("customer paused messages")
         CAPPED = "capped", _("weekly limit reached")
+        SPACING = "spacing", _("too soon after the previous message (any channel)")
         QUIET_HOURS = "quiet_hours", _("outside the allowed hours")
         DEADLINE = "deadline", _("no allowed slot before the deadline")
         STALE = "stale", _("no longer true at send time")

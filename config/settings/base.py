@@ -284,6 +284,11 @@ LOYALTY_POS_AUTH_LOCKOUT_MINUTES = env.int("LOYALTY_POS_AUTH_LOCKOUT_MINUTES", d
 NOTIFICATION_QUIET_HOURS = {"sms": ("08:00", "21:00"), "messenger": ("08:00", "21:00"), "email": None, "postal": None}
 NOTIFICATION_DEFAULT_WINDOW = ("09:00", "20:00")  # a customer's window when they did not choose one
 NOTIFICATION_DEFAULT_MAX_PER_WEEK = {"email": 2, "sms": 1, "messenger": 2, "postal": 1}
+# Across every channel, for messages that count against the caps (service messages do not): at least
+# this long between two contacts, and at most this many contacts a week (a customer's own answer,
+# Preference.max_per_week["all"] or their per-channel answers, may lower it).
+NOTIFICATION_CONTACT_MIN_SPACING_HOURS = env.float("NOTIFICATION_CONTACT_MIN_SPACING_HOURS", default=4)
+NOTIFICATION_CONTACT_MAX_PER_WEEK = env.int("NOTIFICATION_CONTACT_MAX_PER_WEEK", default=4)
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)  # rows per claim, and per batch re-check
 # While a slow provider is being called, outcomes are written at least this often (a crash

@@ -4,7 +4,9 @@ The rules read settings and the customer's preferences and hand the times to the
 of ``scheduling.slots``; planners (notify, fan-out, re-planning) and the dispatcher share them.
 """
 
+import bisect
 import datetime
+from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import Count, Min
@@ -48,6 +50,84 @@ def recent_counted_sends(
         .annotate(count=Count("id"), oldest=Min("sent_at"))
     )
     return {(row["customer_id"], row["channel"]): (row["count"], row["oldest"]) for row in rows}
+
+
+def contact_cap(preference: Preference | None) -> int:
+    """Contacts a week across every channel: the customer's own answer when they gave one
+    (``max_per_week["all"]``, or the sum of their per-channel answers when that is lower), else
+    the house default."""
+    default = settings.NOTIFICATION_CONTACT_MAX_PER_WEEK
+    answers = (preference.max_per_week or {}) if preference else {}
+    if answers.get("all") is not None:
+        return int(answers["all"])
+    per_channel = [int(value) for key, value in answers.items() if key in settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK]
+    if per_channel:
+        caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **{k: int(v) for k, v in answers.items() if k != "all"}}
+        return min(default, sum(int(v) for k, v in caps.items() if k in settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK))
+    return default
+
+
+def contact_spacing() -> datetime.timedelta:
+    return datetime.timedelta(hours=settings.NOTIFICATION_CONTACT_MIN_SPACING_HOURS)
+
+
+WEEK = datetime.timedelta(days=7)
+
+
+def next_contact_at(
+    sent: list[datetime.datetime], *, now: datetime.datetime, cap: int, spacing: datetime.timedelta
+) -> tuple[datetime.datetime | None, str]:
+    """When one more counted contact may go after the customer's counted contacts ``sent`` (any
+    channel, sorted, none after ``now``; each one a contact: an SMS and an e-mail minutes apart are
+    two); (None, "") when it may go ``now``, (the earliest instant, the rule that holds it) when
+    it must wait, (None, CAPPED) when the customer wants no such contact at all (a cap of 0).
+
+    Spacing: no two contacts closer than ``spacing``. Cap: never more than ``cap`` contacts in any
+    rolling 7 days, i.e. the new one comes at least a week after the ``cap``-th latest. A pure
+    function: the dispatcher calls it with what it read for the whole batch.
+    """
+    if cap <= 0:
+        return None, Reason.CAPPED  # no marketing contact at all: nothing to wait for
+    candidates = []
+    if sent:
+        candidates.append((sent[-1] + spacing, Reason.SPACING))
+    if len(sent) >= cap:
+        candidates.append((sent[-cap] + WEEK, Reason.CAPPED))
+    later = [candidate for candidate in candidates if candidate[0] > now]
+    if not later:
+        return None, ""
+    return max(later)
+
+
+class ContactLog:
+    """Counted contacts (messages of topics that count against the caps) of a batch's customers over
+    the last 7 days, read in one query; the sends the batch makes are added as it goes.
+
+    Serves the per-channel caps and the cross-channel rules (spacing, weekly contacts) alike.
+    """
+
+    def __init__(self, customer_ids, *, now: datetime.datetime):
+        self.sends: dict[int, list[tuple[datetime.datetime, str]]] = defaultdict(list)
+        rows = Notification.objects.filter(
+            customer_id__in=list(customer_ids),
+            topic__counts_against_cap=True,
+            sent_at__gt=now - WEEK,
+        ).values_list("customer_id", "sent_at", "channel")
+        for customer_id, sent_at, channel in rows:
+            self.sends[customer_id].append((sent_at, channel))
+        for sends in self.sends.values():
+            sends.sort()
+
+    def add(self, customer_id: int, channel: str, at: datetime.datetime) -> None:
+        bisect.insort(self.sends[customer_id], (at, channel))
+
+    def on_channel(self, customer_id: int, channel: str, now: datetime.datetime) -> tuple[int, datetime.datetime]:
+        """(how many went out on ``channel`` in the last 7 days, the oldest of them)."""
+        times = [at for at, ch in self.sends.get(customer_id, ()) if ch == channel and at > now - WEEK]
+        return len(times), (times[0] if times else now)
+
+    def times(self, customer_id: int) -> list[datetime.datetime]:
+        return [at for at, _channel in self.sends.get(customer_id, ())]
 
 
 def schedule_slot(

@@ -135,7 +135,8 @@ def _always_open(customer):
     preference_update(customer=customer, window_start=datetime.time(0, 0), window_end=datetime.time(23, 59))
 
 
-def test_weekly_cap_defers_then_suppresses(customer):
+def test_weekly_cap_defers_then_suppresses(customer, settings):
+    settings.NOTIFICATION_CONTACT_MIN_SPACING_HOURS = 0  # the channel's own cap (spacing: test_contact_rules.py)
     grant(customer, Channel.EMAIL)
     _always_open(customer)
     preference_update(customer=customer, max_per_week={"email": 2})
