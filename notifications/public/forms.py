@@ -19,6 +19,7 @@ def consent_wordings(brand: str) -> dict[str, str]:
         "marketing_email": _("Yes, %(brand)s may e-mail me news and offers.") % {"brand": brand},
         "marketing_sms": _("Yes, %(brand)s may send me news and offers by SMS.") % {"brand": brand},
         "marketing_messenger": _("Yes, %(brand)s may send me news and offers in my messenger.") % {"brand": brand},
+        "marketing_postal": _("Yes, %(brand)s may send me greetings and letters by post.") % {"brand": brand},
         "topics": _("I want to hear about these topics."),
     }
 

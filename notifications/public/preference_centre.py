@@ -107,7 +107,7 @@ def what_we_send(
     topics = list(Topic.objects.filter(is_active=True).order_by("kind", "name"))
     summary = []
     for channel, label in Channel.choices:
-        if channel == Channel.POSTAL or not contact_point(customer, channel, preference):
+        if not contact_point(customer, channel, preference):
             continue
         allowed = [topic.name for topic in topics if book.allows(customer.pk, channel, topic)]
         summary.append((label, allowed))
