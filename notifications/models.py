@@ -104,6 +104,7 @@ class ConsentEvent(models.Model):
         SURVEY = "survey", _("survey")
         PREFERENCE_PAGE = "preference_page", _("preference page")
         UNSUBSCRIBE = "unsubscribe", _("unsubscribe page")
+        WHY_PAGE = "why_page", _("“why am I getting this?” page")
         ONE_CLICK = "one_click", _("one-click unsubscribe")
         STAFF = "staff", _("staff")
         IMPORT = "import", _("import")

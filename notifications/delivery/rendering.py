@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.links.tokens import customer_token
 from notifications.delivery.channels import Message
+from notifications.delivery.sms_encoding import sms_segments
 from notifications.models import Channel, MessageTemplate, Notification
 from notifications.outbox.planning import contact_point
 
@@ -51,6 +52,14 @@ def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
         n=notification.pk,
     )
     return token_url("unsubscribe", token), token_url("unsubscribe-one-click", token)
+
+
+def why_url(notification: Notification) -> str:
+    """The "why am I getting this?" page of one message (consent, rule or campaign, date; fewer or none)."""
+    token = customer_token(
+        "why", notification.customer, t=notification.topic.code, ch=notification.channel, n=notification.pk
+    )
+    return token_url("why", token)
 
 
 def preferences_url(customer) -> str:
@@ -95,6 +104,7 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "contact_email": settings.BRAND_CONTACT_EMAIL,
         "unsubscribe_url": page_url,
         "preferences_url": preferences_url(customer),
+        "why_url": why_url(notification) if notification.topic.is_marketing else "",
         "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
     }
     if notification.context.get("events"):
@@ -134,6 +144,11 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                     contact,
                     _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},
                     _("All your choices: %(url)s") % {"url": context["preferences_url"]},
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
                 ]
             )
             message.headers = {
@@ -149,13 +164,28 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         elif notification.channel == Channel.POSTAL:
             message.sender = settings.BRAND_NAME
             message.subject = subject
-            message.body = "\n\n".join([body, contact])
+            message.body = "\n\n".join(
+                [
+                    body,
+                    contact,
+                    _("Your choices, or no more letters: %(url)s") % {"url": context["preferences_url"]},
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
+                ]
+            )
         elif notification.channel == Channel.SMS:
             message.sender = settings.BRAND_SMS_SENDER_ID
             if settings.BRAND_NAME not in body:
                 message.body = f"{settings.BRAND_NAME}: {body}"
             if notification.topic.is_marketing:
                 message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": settings.BRAND_SMS_SENDER_ID}
+                # The "why" link when it fits in the segments the message takes anyway.
+                with_link = f"{message.body} {_('Why: %(url)s') % {'url': context['why_url']}}"
+                if sms_segments(with_link)[1] <= sms_segments(message.body)[1]:
+                    message.body = with_link
     check_complete(message, notification)
     return message
 
@@ -177,5 +207,7 @@ def check_complete(message: Message, notification: Notification) -> None:
             problems.append("contact details or unsubscribe link")
         if settings.BRAND_NAME not in message.subject:
             problems.append("brand in subject")
+        if notification.topic.is_marketing and "/w/" not in message.body:
+            problems.append("why link")
     if problems:
         raise RenderError(Notification.Reason.INCOMPLETE, ", ".join(problems))

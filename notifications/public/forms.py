@@ -86,6 +86,17 @@ class PreferenceForm(forms.Form):
         return data
 
 
+def why_choices(*, topic, channel: str) -> dict[str, str]:
+    """The one-click buttons of the "why" page, by UnsubscribeFeedback choice: fewer, or none."""
+    Choice = UnsubscribeFeedback.Choice
+    label = Channel(channel).label
+    return {
+        Choice.FEWER: _("Fewer: at most one a week by %(channel)s") % {"channel": label},
+        Choice.TOPIC: _("None of “%(topic)s” by %(channel)s") % {"topic": topic.name, "channel": label},
+        Choice.CHANNEL: _("No news or offers by %(channel)s at all") % {"channel": label},
+    }
+
+
 class UnsubscribeForm(forms.Form):
     choice = forms.ChoiceField(label=_("What would you like?"), widget=forms.RadioSelect)
     switch_to = forms.ChoiceField(label=_("Which channel instead?"), required=False)

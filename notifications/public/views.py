@@ -26,6 +26,7 @@ from notifications.public.preference_centre import (
     topic_wanted,
     unsubscribe_apply,
     what_we_send,
+    why_facts,
 )
 from notifications.selectors import marketing_topics
 
@@ -109,8 +110,8 @@ def preferences(request, token: str):
     )
 
 
-def _resolve_unsubscribe(token: str):
-    resolved = read_customer_token("unsubscribe", token)
+def _resolve_unsubscribe(token: str, purpose: str = "unsubscribe"):
+    resolved = read_customer_token(purpose, token)
     if resolved is None:
         return None
     customer, data = resolved
@@ -179,6 +180,46 @@ def unsubscribe(request, token: str):
             "customer": customer,
             "standing": standing_state(customer, preference=preference, book=ConsentBook.for_customers([customer.pk])),
         },
+        language,
+    )
+
+
+@token_page("why")
+def why(request, token: str):
+    """ "Why am I getting this?": the consent, the rule or campaign and the date behind one message,
+    with one-click ways to get fewer (at most one a week on this channel) or none (this topic or
+    all news on this channel). GET shows, POST (with CSRF) changes; no JavaScript needed."""
+    resolved = _resolve_unsubscribe(token, purpose="why")
+    if resolved is None:
+        return invalid_link(request)
+    customer, topic, channel, notification = resolved
+    preference = Preference.objects.filter(customer=customer).first()
+    language = page_language(request, customer, chosen=preference.language if preference else "")
+    chosen = None
+    with translation.override(language):
+        choices = forms.why_choices(topic=topic, channel=channel)
+        if request.method == "POST":
+            choice = request.POST.get("choice", "")
+            if choice not in choices:
+                return render_page(request, "notifications/public/why.html", {
+                    **why_facts(customer, topic, channel, notification), "choices": choices,
+                    "error": _("Choose one of the buttons."), "customer": customer,
+                }, language, status=400)  # fmt: skip
+            unsubscribe_apply(
+                customer=customer,
+                topic=topic,
+                channel=channel,
+                choice=choice,
+                notification=notification,
+                evidence=Evidence.from_request(request, ConsentEvent.Source.WHY_PAGE),
+                wording=str(choices[choice]),
+            )
+            chosen = choices[choice]
+        facts = why_facts(customer, topic, channel, notification)
+    return render_page(
+        request,
+        "notifications/public/why.html",
+        {**facts, "choices": choices, "chosen": chosen, "customer": customer},
         language,
     )
 
