@@ -57,7 +57,7 @@ TOPICS = [
         False,
     ),
     ("gift", "Gift bonus", "transactional", "timely", ["sms"], ["email", "messenger"], True, 48, "", False),
-    ("new-products", "New products", "marketing", "flexible", ["sms", "email"], [], True, 168, "", False),
+    ("new-products", "New products", "marketing", "flexible", ["sms", "email"], [], True, 168, "offer", False),
     (
         "opening-hours",
         "Opening hours change",
@@ -71,7 +71,7 @@ TOPICS = [
         False,
     ),
     ("store-opening", "Store opening", "marketing", "flexible", ["email"], ["sms"], True, 168, "", False),
-    ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, "", False),
+    ("promotion", "Promotion", "marketing", "flexible", ["email"], ["sms", "messenger"], True, 120, "offer", False),
     ("greeting", "Greetings", "marketing", "timely", ["email"], ["postal", "sms"], True, 24, "", False),
     ("thanks", "Thanks and apologies", "transactional", "flexible", ["postal"], ["email"], True, 240, "", False),
     ("company-event", "Company event", "marketing", "flexible", ["email"], [], True, 168, "", False),

@@ -450,6 +450,28 @@ class InboundMessage(models.Model):
         return f"{self.sender}: {self.body[:40]}"
 
 
+class OfferState(models.Model):
+    """What an offer is now, as the shop knows it: a queued message quoting an older price, an
+    item sold out or an offer that ended is stale at send time (``delivery.freshness.offer``).
+
+    A message names its offer with ``context["offer"]["key"]`` (and the price it quotes).
+    """
+
+    key = models.SlugField(_("offer"), max_length=100, unique=True)
+    price = models.DecimalField(_("price now"), max_digits=12, decimal_places=2, null=True, blank=True)
+    in_stock = models.BooleanField(_("in stock"), default=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("offer state")
+        verbose_name_plural = _("offer states")
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
+
+
 class LetterBatch(models.Model):
     """The postal letters of one day: printed by staff as one PDF, posted, then marked sent."""
 

@@ -65,7 +65,10 @@ ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is insi
 FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
 # What deciding, rendering and sending a claimed row read of it (its customer and topic in full).
 CUSTOMER_FIELDS = tuple(f"customer__{field.name}" for field in Customer._meta.concrete_fields if field.name != "phone")
-SEND_FIELDS = ("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts")
+SEND_FIELDS = (
+    *("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts"),
+    "created_at",  # an offer that ends with a purchase is stale after one made since it was planned
+)
 
 
 def drain(
@@ -250,8 +253,8 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     context = row.context
     if topic.freshness_check:
         context = batch.fresh.get(row.pk)
-        if context is None:
-            return done(Status.CANCELLED, Reason.STALE)
+        if not context and not isinstance(context, dict):  # None, or Stale(why)
+            return done(Status.CANCELLED, Reason.STALE, detail=getattr(context, "reason", ""))
         row.context = context
     language = _language(row, batch)
     row.channel = channel
