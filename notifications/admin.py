@@ -36,7 +36,9 @@ from notifications.models import (
     LetterBatch,
     MessageTemplate,
     Notification,
+    OfferState,
     Preference,
+    SenderIdentity,
     Topic,
     UnsubscribeFeedback,
     UnsubscribeReason,
@@ -465,3 +467,19 @@ class UnsubscribeFeedbackAdmin(ReadOnlyModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "analytics": unsubscribe_analytics()}
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(SenderIdentity)
+class SenderIdentityAdmin(admin.ModelAdmin):
+    list_display = ["sender_name", "country", "store", "sms_sender_id", "support_phone", "contact_email"]
+    list_filter = ["country"]
+    list_select_related = ["store"]
+    autocomplete_fields = ["store"]
+    search_fields = ["sender_name", "country", "store__code", "store__name"]
+
+
+@admin.register(OfferState)
+class OfferStateAdmin(admin.ModelAdmin):
+    list_display = ["key", "price", "in_stock", "valid_until", "updated_at"]
+    list_filter = ["in_stock"]
+    search_fields = ["key"]

@@ -167,6 +167,10 @@ BRAND_SENDER_EMAIL = env("BRAND_SENDER_EMAIL", default="hello@cornershop.example
 BRAND_SMS_SENDER_ID = env("BRAND_SMS_SENDER_ID", default="CornerShop")  # alphanumeric, <= 11 chars
 BRAND_CONTACT_PHONE = env("BRAND_CONTACT_PHONE", default="+372 600 0000")
 BRAND_CONTACT_EMAIL = env("BRAND_CONTACT_EMAIL", default="support@cornershop.example")
+# Printed on letters: where a customer can write to stop them (a SenderIdentity per country/store overrides).
+BRAND_POSTAL_OPTOUT_ADDRESS = env(
+    "BRAND_POSTAL_OPTOUT_ADDRESS", default="Corner Shop customer care, Pikk 1, 10123 Tallinn, Estonia"
+)
 # Absolute base of links put into messages (unsubscribe, preference centre, surveys).
 # Locally it follows WEB_PORT, as `make run` does; with DEBUG off it must be https:// (a system check says so).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{env('WEB_PORT', default='8000')}")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.links.pages import invalid_link, page_language, private_page, render_page, token_page
 from crm.links.ratelimit import client_ip, rate_limited
-from crm.links.tokens import read_customer_token
+from crm.links.tokens import read_customer_token, read_token
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
 from notifications.consent.services import Evidence, consent_record
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
@@ -110,8 +110,8 @@ def preferences(request, token: str):
     )
 
 
-def _resolve_unsubscribe(token: str, purpose: str = "unsubscribe"):
-    resolved = read_customer_token(purpose, token)
+def _resolve_unsubscribe(token: str):
+    resolved = read_customer_token("unsubscribe", token)
     if resolved is None:
         return None
     customer, data = resolved
@@ -189,10 +189,16 @@ def why(request, token: str):
     """ "Why am I getting this?": the consent, the rule or campaign and the date behind one message,
     with one-click ways to get fewer (at most one a week on this channel) or none (this topic or
     all news on this channel). GET shows, POST (with CSRF) changes; no JavaScript needed."""
-    resolved = _resolve_unsubscribe(token, purpose="why")
-    if resolved is None:
+    data = read_token("why", token) or {}
+    notification = (
+        Notification.objects.select_related("customer", "topic").filter(pk=data.get("n")).first()
+        if isinstance(data.get("n"), int)
+        else None
+    )
+    customer = notification.customer if notification else None
+    if customer is None or not customer.is_active or data.get("v", 0) != customer.token_version:
         return invalid_link(request)
-    customer, topic, channel, notification = resolved
+    topic, channel = notification.topic, notification.channel
     preference = Preference.objects.filter(customer=customer).first()
     language = page_language(request, customer, chosen=preference.language if preference else "")
     chosen = None
