@@ -10,6 +10,10 @@ share one outcome per distinct (state, contact points, zone, preferences), compu
 slot is computed once per distinct (zone, channel, window, weekdays, pause, learned hour). On
 PostgreSQL the rows go in with ``COPY``, each outcome's text formatted once and sent in pieces;
 elsewhere with one bulk insert per chunk.
+
+An occasion's channels are spaced apart like ``notify`` spaces them (that depends on the plan alone,
+so it is shared too); the spacing from a customer's other occasions, which would need each
+customer's own contacts, is left to the dispatcher's re-check.
 """
 
 import datetime
@@ -29,7 +33,7 @@ from notifications.consent.book import NEWEST, ConsentBook
 from notifications.models import Channel, ConsentEvent, ContactSuppression, Notification, Topic, occasion_of
 from notifications.outbox.planning import plan_channels
 from notifications.outbox.write import kick_dispatcher
-from notifications.scheduling.rules import schedule_slot
+from notifications.scheduling.rules import schedule_slot, spaced_slot
 
 Status = Notification.Status
 Reason = Notification.Reason
@@ -205,11 +209,26 @@ class _Planner:
             prefs.preferred_channels = self._parsed(prefs.preferred_channels)
             prefs.weekdays = self._parsed(prefs.weekdays)
         rows = []
+        contacts: list[datetime.datetime] = []  # this occasion's own counted contacts, spaced apart
         for plan in plan_channels(person, self.topic, prefs, book, suppressed):
             reason = plan.reason or ("" if person.is_active else Reason.INACTIVE)
             send_at = self.now
             if not reason:
                 slot, reason = self.slot(person, prefs, plan.channel)
+                if slot and self.topic.counts_against_cap:
+                    slot = spaced_slot(
+                        slot,
+                        contacts,
+                        reschedule=lambda earliest, channel=plan.channel: schedule_slot(
+                            customer=person,
+                            topic=self.topic,
+                            channel=channel,
+                            preference=prefs,
+                            earliest=earliest,
+                            deadline=self.deadline,
+                        ),
+                    )
+                    contacts.append(slot)
                 send_at = slot or self.now
             rows.append((plan.channel, Status.SUPPRESSED if reason else Status.SCHEDULED, reason, send_at))
         rows = tuple(rows)

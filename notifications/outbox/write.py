@@ -30,7 +30,7 @@ from notifications.models import (
     topic_by_id,
 )
 from notifications.outbox.planning import phone_e164, plan_channels, suppressed_contacts
-from notifications.scheduling.rules import schedule_slot
+from notifications.scheduling.rules import planned_contacts, schedule_slot, spaced_slot
 
 Status = Notification.Status
 Reason = Notification.Reason
@@ -61,8 +61,13 @@ def _outbox_rows(
     context: dict,
     dedupe_key: str,
     now: datetime.datetime,
+    contacts: list[datetime.datetime] | None = None,
 ) -> list[Notification]:
-    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason."""
+    """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason.
+
+    ``contacts``: the customer's counted contacts (sent or planned) when the topic counts against
+    the caps; the rows are spaced from them where the window and deadline allow.
+    """
     deadline = now + datetime.timedelta(hours=topic.deadline_hours)
     rows = []
     for plan in plan_channels(customer, topic, preference, book, suppressed):
@@ -85,6 +90,21 @@ def _outbox_rows(
                 earliest=now,
                 deadline=deadline,
             )
+            if slot and contacts is not None:
+                # Spaced from the customer's other contacts, this occasion's other channels included.
+                slot = spaced_slot(
+                    slot,
+                    contacts,
+                    reschedule=lambda earliest, channel=plan.channel: schedule_slot(
+                        customer=customer,
+                        topic=topic,
+                        channel=channel,
+                        preference=preference,
+                        earliest=earliest,
+                        deadline=deadline,
+                    ),
+                )
+                contacts.append(slot)
             if slot:
                 row.send_at = slot
         if reason:
@@ -202,6 +222,8 @@ def notify(
         context=context,
         dedupe_key=dedupe_key,
         now=now,
+        # Service messages pass the spacing: only counted topics read the customer's contacts.
+        contacts=planned_contacts(customer.pk, now=now) if topic.counts_against_cap else None,
     )
     if not rows:
         return []

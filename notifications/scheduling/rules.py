@@ -9,7 +9,7 @@ import datetime
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 
 from crm.models import Customer
 from notifications.models import Notification, Preference, Topic
@@ -97,6 +97,33 @@ def next_contact_at(
     if not later:
         return None, ""
     return max(later)
+
+
+def planned_contacts(customer_id: int, *, now: datetime.datetime) -> list[datetime.datetime]:
+    """The customer's counted contacts around ``now``: sent in the last week, or waiting to go."""
+    rows = Notification.objects.filter(
+        Q(sent_at__gt=now - WEEK) | Q(status__in=["scheduled", "deferred"], send_at__gt=now - contact_spacing()),
+        customer_id=customer_id,
+        topic__counts_against_cap=True,
+    ).values_list("sent_at", "send_at")
+    return sorted(sent_at or send_at for sent_at, send_at in rows)
+
+
+def spaced_slot(slot: datetime.datetime, contacts: list[datetime.datetime], *, reschedule) -> datetime.datetime:
+    """``slot`` moved past any contact closer than the spacing, when ``reschedule(earliest)`` (the
+    customer's window and deadline) offers a later slot; else ``slot`` as it was, and the
+    dispatcher decides with what has actually gone out by then (a planned contact may not go)."""
+    spacing = contact_spacing()
+    candidate = slot
+    for _ in range(len(contacts) + 1):
+        clash = [at for at in contacts if abs(at - candidate) < spacing]
+        if not clash:
+            return candidate
+        later, _reason = reschedule(max(clash) + spacing)
+        if later is None:
+            return slot
+        candidate = later
+    return slot
 
 
 class ContactLog:

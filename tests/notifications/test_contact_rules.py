@@ -166,3 +166,40 @@ def test_a_batch_with_contact_rules_takes_a_constant_number_of_queries(customer_
         result = dispatch.deliver(claims)
     assert result == {"sent": 60, "deferred": 60}  # the second of each pair waits for the spacing
     assert set(Notification.objects.filter(status="deferred").values_list("reason", flat=True)) == {"spacing"}
+
+
+# --- At write time ---------------------------------------------------------------------------------
+
+
+def test_planning_spaces_an_occasions_channels_and_later_occasions_inside_the_window(reachable, time_machine):
+    from notifications.outbox.write import notify
+
+    preference_update(customer=reachable, window_start=datetime.time(9, 0), window_end=datetime.time(20, 0))
+    now = datetime.datetime(2026, 3, 28, 14, 0, tzinfo=UTC)  # Saturday before Europe's DST change; 16:00 in Tallinn
+    reachable.time_zone = "Europe/Tallinn"
+    reachable.save(update_fields=["time_zone"])
+    rows = notify(customer=reachable, topic="new-products", context={"text": "x"}, dedupe_key="np-1", now=now)
+    by_channel = {row.channel: row.send_at for row in rows}
+    assert by_channel["sms"] == now
+    # 4 hours later would be 20:00 local, outside the window: the next morning, 09:00 local after the change.
+    assert by_channel["email"] == datetime.datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    later = notify(customer=reachable, topic="promotion", context={"text": "y"}, dedupe_key="pr-1", now=now)
+    assert later[0].send_at == by_channel["email"] + SPACING
+    service = notify(customer=reachable, topic="service", context={"text": "z"}, dedupe_key="sv-1", now=now)
+    assert service[0].send_at == now  # service messages are not spaced
+
+
+def test_the_fan_out_spaces_an_occasions_channels_as_notify_does(reachable):
+    from crm.models import Customer
+    from notifications.outbox.fanout import notify_many
+
+    now = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    notify_many(
+        customers=Customer.objects.filter(pk=reachable.pk),
+        topic="new-products",
+        context={"text": "x"},
+        dedupe_prefix="np-many",
+        now=now,
+    )
+    by_channel = dict(Notification.objects.filter(customer=reachable).values_list("channel", "send_at"))
+    assert by_channel == {"sms": now, "email": now + SPACING}
