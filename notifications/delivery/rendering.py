@@ -159,7 +159,18 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
             message.sender = sender.from_email
         elif notification.channel == Channel.MESSENGER:
             message.sender = sender.name
-            message.body = "\n\n".join([f"{sender.name}: {body}", contact, _("Reply STOP to stop these messages.")])
+            message.body = "\n\n".join(
+                [
+                    f"{sender.name}: {body}",
+                    contact,
+                    _("Reply STOP to stop these messages."),
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
+                ]
+            )
         elif notification.channel == Channel.POSTAL:
             message.sender = sender.name
             message.subject = subject

@@ -96,6 +96,9 @@ def test_marketing_sms_and_letters_carry_the_why_link(promo, customer_factory):
     template = MessageTemplate.objects.filter(topic=row.topic, channel="sms", language="en").first()
     message = render(row, template=template, language="en")
     assert "/w/" in message.body  # a short promotion leaves room for the link
+    row.channel = "messenger"
+    chat = Preference(customer=row.customer, messenger="telegram", telegram_chat_id="42")
+    assert "/w/" in render(row, template=template, language="en", preference=chat).body
     row.channel = "postal"
     row.customer.address_line, row.customer.postal_code, row.customer.city = "Pikk 1", "10123", "Tallinn"
     letter = render(
