@@ -41,7 +41,9 @@ from notifications.models import (
     LetterBatch,
     MessageTemplate,
     Notification,
+    OfferState,
     Preference,
+    SenderIdentity,
     Topic,
     UnsubscribeFeedback,
     UnsubscribeReason,
@@ -629,3 +631,19 @@ class HolidayGreetingAdmin(AuditedAdminMixin, admin.ModelAdmin):
         except NotImplementedError:
             dates = []
         return dates[0] if dates else "—"
+
+
+@admin.register(SenderIdentity)
+class SenderIdentityAdmin(admin.ModelAdmin):
+    list_display = ["sender_name", "country", "store", "sms_sender_id", "support_phone", "contact_email"]
+    list_filter = ["country"]
+    list_select_related = ["store"]
+    autocomplete_fields = ["store"]
+    search_fields = ["sender_name", "country", "store__code", "store__name"]
+
+
+@admin.register(OfferState)
+class OfferStateAdmin(admin.ModelAdmin):
+    list_display = ["key", "price", "in_stock", "valid_until", "updated_at"]
+    list_filter = ["in_stock"]
+    search_fields = ["key"]

@@ -86,7 +86,7 @@ TOPICS = [
         [],
         True,
         168,
-        "",
+        "offer",
         False,
     ),
     (
@@ -122,7 +122,7 @@ TOPICS = [
         ["sms", "messenger"],
         True,
         120,
-        "",
+        "offer",
         False,
     ),
     (

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from config.table_cache import TableCache
-from crm.models import Customer, District, Language
+from crm.models import Customer, District, Language, Store
 from notifications.defaults import name_in_active_language
 
 
@@ -133,6 +133,7 @@ class ConsentEvent(models.Model):
         SURVEY = "survey", _("survey")
         PREFERENCE_PAGE = "preference_page", _("preference page")
         UNSUBSCRIBE = "unsubscribe", _("unsubscribe page")
+        WHY_PAGE = "why_page", _("“why am I getting this?” page")
         ONE_CLICK = "one_click", _("one-click unsubscribe")
         STAFF = "staff", _("staff")
         IMPORT = "import", _("import")
@@ -286,6 +287,7 @@ class Notification(models.Model):
         INACTIVE = "inactive", _("customer inactive")
         PAUSED = "paused", _("customer paused messages")
         CAPPED = "capped", _("weekly limit reached")
+        SPACING = "spacing", _("too soon after the previous message (any channel)")
         QUIET_HOURS = "quiet_hours", _("outside the allowed hours")
         DEADLINE = "deadline", _("no allowed slot before the deadline")
         STALE = "stale", _("no longer true at send time")
@@ -524,6 +526,68 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.sender}: {self.body[:40]}"
+
+
+class SenderIdentity(models.Model):
+    """Who a message says it is from, per store or per country (issue 17): the sender name, the
+    contacts for more information and the postal address letters can be stopped at. A customer's
+    home store wins over their country; neither found, the BRAND_* settings speak."""
+
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. EE"))
+    store = models.OneToOneField(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sender_name = models.CharField(_("sender name"), max_length=100, help_text=_("The brand, as in e-mail subjects"))
+    sms_sender_id = models.CharField(
+        _("SMS sender ID"), max_length=11, help_text=_("Alphanumeric, at most 11 characters")
+    )
+    from_email = models.EmailField(_("e-mail from"))
+    contact_email = models.EmailField(_("contact e-mail"))
+    support_phone = models.CharField(_("support phone"), max_length=32)
+    postal_optout_address = models.TextField(
+        _("postal address to stop letters"), help_text=_("Printed on every letter with the preferences page")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sender identity")
+        verbose_name_plural = _("sender identities")
+        ordering = ["country", "store"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(country="") | Q(store__isnull=False),
+                name="notif_sender_country_or_store",
+                violation_error_message=_("Give a country, a store, or both."),
+            ),
+            models.UniqueConstraint(
+                fields=["country"], condition=Q(store__isnull=True), name="notif_sender_one_per_country"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sender_name} ({self.store or self.country})"
+
+
+class OfferState(models.Model):
+    """What an offer is now, as the shop knows it: a queued message quoting an older price, an
+    item sold out or an offer that ended is stale at send time (``delivery.freshness.offer``).
+
+    A message names its offer with ``context["offer"]["key"]`` (and the price it quotes).
+    """
+
+    key = models.SlugField(_("offer"), max_length=100, unique=True)
+    price = models.DecimalField(_("price now"), max_digits=12, decimal_places=2, null=True, blank=True)
+    in_stock = models.BooleanField(_("in stock"), default=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("offer state")
+        verbose_name_plural = _("offer states")
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
 
 
 class LetterBatch(models.Model):

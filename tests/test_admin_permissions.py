@@ -29,7 +29,7 @@ from campaigns.models import Campaign, Segment
 from crm import roles
 from crm.models import Customer, StaffProfile, Tag
 from loyalty.models import BonusAccount, Dispute, EarningRule, PosLockout, Tier
-from notifications.models import LetterBatch, MessageTemplate, Topic
+from notifications.models import LetterBatch, MessageTemplate, OfferState, SenderIdentity, Topic
 from privacy.models import DataRequest
 from tests.loyalty.factories import make_pos_key
 from tests.privacy.conftest import _person
@@ -253,6 +253,16 @@ def world(customer_factory, store_factory, district_factory, admin_user):
     Tier.objects.get_or_create(code="base", defaults={"name": "Base", "min_spend": 0, "earn_rate": 1})
     EarningRule.objects.create(name="Double", multiplier=2)
     LetterBatch.objects.create(day=datetime.date(2026, 1, 5))
+    SenderIdentity.objects.create(
+        country="EE",
+        sender_name="Corner Shop",
+        sms_sender_id="CornerShop",
+        from_email="hello@cornershop.example",
+        contact_email="support@cornershop.example",
+        support_phone="+372 600 0000",
+        postal_optout_address="Pikk 1, Tallinn",
+    )
+    OfferState.objects.create(key="boots", price="59.90")
     DataRequest.objects.create(customer=customer, kind="export_json", source="admin", staff=admin_user)
     AuditEntry.objects.create(actor=admin_user, actor_username="admin", action="change", object_type="crm.customer")
     interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)

@@ -182,6 +182,10 @@ BRAND_SMS_SENDER_ID = env("BRAND_SMS_SENDER_ID", default="CornerShop")  # alphan
 BRAND_CONTACT_PHONE = env("BRAND_CONTACT_PHONE", default="+372 600 0000")
 BRAND_CONTACT_EMAIL = env("BRAND_CONTACT_EMAIL", default="support@cornershop.example")
 BRAND_COLOR = env("BRAND_COLOR", default="#0f766e")  # the e-mail's header band and links
+# Printed on letters: where a customer can write to stop them (a SenderIdentity per country/store overrides).
+BRAND_POSTAL_OPTOUT_ADDRESS = env(
+    "BRAND_POSTAL_OPTOUT_ADDRESS", default="Corner Shop customer care, Pikk 1, 10123 Tallinn, Estonia"
+)
 # Absolute base of links put into messages (unsubscribe, preference centre, surveys).
 # Locally it follows WEB_PORT, as `make run` does; with DEBUG off it must be https:// (a system check says so).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{env('WEB_PORT', default='8000')}")
@@ -312,6 +316,11 @@ REENGAGE_AFTER_WEEKS = env.int("REENGAGE_AFTER_WEEKS", default=8)
 CONTACT_CADENCE_WEEKS = env.int("CONTACT_CADENCE_WEEKS", default=4)
 NOTIFICATION_DEFAULT_WINDOW = ("09:00", "20:00")  # a customer's window when they did not choose one
 NOTIFICATION_DEFAULT_MAX_PER_WEEK = {"email": 2, "sms": 1, "messenger": 2, "postal": 1}
+# Across every channel, for messages that count against the caps (service messages do not): at least
+# this long between two contacts, and at most this many contacts a week (a customer's own answer,
+# Preference.max_per_week["all"] or their per-channel answers, may lower it).
+NOTIFICATION_CONTACT_MIN_SPACING_HOURS = env.float("NOTIFICATION_CONTACT_MIN_SPACING_HOURS", default=4)
+NOTIFICATION_CONTACT_MAX_PER_WEEK = env.int("NOTIFICATION_CONTACT_MAX_PER_WEEK", default=4)
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)  # rows per claim, and per batch re-check
 # While a slow provider is being called, outcomes are written at least this often (a crash

@@ -12,8 +12,9 @@ GRANTED = ConsentEvent.Action.GRANTED
 WITHDRAWN = ConsentEvent.Action.WITHDRAWN
 Scope = ConsentEvent.Scope
 BADGE_CHANNELS = (Channel.EMAIL, Channel.SMS)
-# Channels a customer may take news and offers on (the pages and surveys ask about these).
-MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER)
+# Channels a customer may take news and offers on (the pages and surveys ask about these). Letters
+# carry only the topics that plan them (greetings, thanks), and only where the customer agreed.
+MARKETING_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.MESSENGER, Channel.POSTAL)
 
 
 NEWEST = ("-created_at", "-id")  # the order a ConsentBook reads events in

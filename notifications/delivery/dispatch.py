@@ -46,7 +46,15 @@ from notifications.models import (
 )
 from notifications.outbox.claim import WAITING, Claim, Outcome, claim, record
 from notifications.outbox.planning import contact_point, suppressed_contacts
-from notifications.scheduling.rules import recent_counted_sends, schedule_slot, weekly_cap, window_for
+from notifications.scheduling.rules import (
+    ContactLog,
+    contact_cap,
+    contact_spacing,
+    next_contact_at,
+    schedule_slot,
+    weekly_cap,
+    window_for,
+)
 from notifications.scheduling.slots import last_slot, next_slot
 
 logger = logging.getLogger(__name__)
@@ -57,7 +65,10 @@ ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is insi
 FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
 # What deciding, rendering and sending a claimed row read of it (its customer and topic in full).
 CUSTOMER_FIELDS = tuple(f"customer__{field.name}" for field in Customer._meta.concrete_fields if field.name != "phone")
-SEND_FIELDS = ("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts")
+SEND_FIELDS = (
+    *("customer_id", "topic_id", "channel", "context", "dedupe_key", "deadline", "status", "attempts"),
+    "created_at",  # an offer that ends with a purchase is stale after one made since it was planned
+)
 
 
 def drain(
@@ -112,15 +123,15 @@ class _Batch:
         self.preferences = {p.customer_id: p for p in Preference.objects.filter(customer_id__in=customer_ids)}
         self.book = ConsentBook.for_customers(customer_ids)
         self.suppressed = suppressed_contacts({row.customer_id: row.customer for row in rows}.values())
-        self.sent = recent_counted_sends(customer_ids, now=now)
+        self.contacts = ContactLog(customer_ids, now=now)
         self.templates = _templates({row.topic_id for row in rows})
         self.fresh = freshness.check_batch(rows)
         self._siblings: dict[str, set[tuple[int, str]]] | None = None
         self._rows = rows
 
     def count_send(self, row: Notification, channel: str, at: datetime.datetime) -> None:
-        count, oldest = self.sent.get((row.customer_id, channel), (0, at))
-        self.sent[(row.customer_id, channel)] = (count + 1, min(oldest, at))
+        if row.topic.counts_against_cap:
+            self.contacts.add(row.customer_id, channel, at, row.occasion)
 
     def taken_channels(self, row: Notification) -> set[str]:
         """Channels the row's occasion has other rows on now (read once per batch, when first needed)."""
@@ -220,7 +231,7 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     # Frequency cap over the rolling week.
     cap = weekly_cap(channel, preference) if topic.counts_against_cap else None
     if cap is not None:
-        count, oldest = batch.sent.get((customer.pk, channel), (0, now))
+        count, oldest = batch.contacts.on_channel(customer.pk, channel, now)
         if count >= cap:
             return _deferral(
                 row,
@@ -230,11 +241,23 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
                 reason=Reason.CAPPED,
                 token=token,
             )
+    # Across channels: spacing between any two contacts and the weekly number of contacts.
+    if topic.counts_against_cap:
+        wait, reason = next_contact_at(
+            batch.contacts.times(customer.pk, besides=row.occasion),
+            now=now,
+            cap=contact_cap(preference),
+            spacing=contact_spacing(),
+        )
+        if wait is None and reason:
+            return done(Status.SUPPRESSED, reason, detail="the customer wants no such contact")
+        if wait is not None:
+            return _deferral(row, batch, channel=channel, earliest=wait, reason=reason, token=token)
     context = row.context
     if topic.freshness_check:
         context = batch.fresh.get(row.pk)
-        if context is None:
-            return done(Status.CANCELLED, Reason.STALE)
+        if not context and not isinstance(context, dict):  # None, or Stale(why)
+            return done(Status.CANCELLED, Reason.STALE, detail=getattr(context, "reason", ""))
         row.context = context
     language = _language(row, batch)
     row.channel = channel

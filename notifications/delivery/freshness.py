@@ -4,15 +4,18 @@ Each check takes the rows of one batch that declare it and returns, per row id, 
 render with (updated) or None when the message is stale: one query per check and batch.
 """
 
+import datetime
 import logging
 from collections import defaultdict
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
-from loyalty.models import BonusAccount, BonusLot
-from notifications.models import Notification
+from loyalty.models import BonusAccount, BonusLot, BonusTransaction
+from notifications.models import Notification, OfferState
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +94,103 @@ def account_summary(rows: list[Notification]) -> dict[int, dict | None]:
     return result
 
 
+class Stale:
+    """A check's answer for a stale row when it can say why (None says only "stale")."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __bool__(self):
+        return False
+
+
+def _moment(value) -> datetime.datetime | None:
+    """An ISO date (the end of that day, UTC) or date-time from a message's context."""
+    if not value:
+        return None
+    moment = parse_datetime(str(value))
+    if moment is None:
+        day = parse_date(str(value))
+        if day is None:
+            return None
+        moment = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=datetime.UTC)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
+
+
+def _price(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def stale_offer_reason(context: dict, state: OfferState | None, *, bought_since: bool, now) -> str:
+    """Why an offer is no longer true ("" while it is): what the message quotes against what holds now.
+
+    ``context["offer"]``: ``key`` (the OfferState to compare with), ``price`` (as quoted),
+    ``valid_until`` (ISO), ``until_purchase`` (a purchase by the customer ends it: a come-back
+    or first-purchase offer is pointless once they bought).
+    """
+    offer = context.get("offer") or {}
+    valid_until = _moment(offer.get("valid_until") or context.get("valid_until"))
+    if valid_until and valid_until <= now:
+        return "expired"
+    if offer.get("until_purchase") and bought_since:
+        return "already bought"
+    if state is not None:
+        if not state.in_stock:
+            return "stock gone"
+        if state.valid_until and state.valid_until <= now:
+            return "expired"
+        quoted = _price(offer.get("price"))
+        if quoted is not None and state.price is not None and quoted != state.price:
+            return "price changed"
+    return ""
+
+
+def offer(rows: list[Notification]) -> dict[int, dict | None]:
+    """Offers re-checked at send time: expired, sold out, repriced, or already bought. At most two
+    queries per batch (the offers' states, the latest purchase of the customers whose offer ends
+    with one); a stale row's answer says why, for the row's detail."""
+    now = timezone.now()
+    keys = {
+        str((row.context.get("offer") or {}).get("key")) for row in rows if (row.context.get("offer") or {}).get("key")
+    }
+    states = {state.key: state for state in OfferState.objects.filter(key__in=keys)} if keys else {}
+    buyers = {row.customer_id for row in rows if (row.context.get("offer") or {}).get("until_purchase")}
+    last_purchase = {}
+    if buyers:
+        last_purchase = dict(
+            BonusTransaction.objects.filter(
+                account__customer_id__in=buyers, kind=BonusTransaction.Kind.ACCRUAL, reverses__isnull=True
+            )
+            .values_list("account__customer_id")
+            .annotate(latest=Max("occurred_at"))
+        )
+    result = {}
+    for row in rows:
+        key = str((row.context.get("offer") or {}).get("key") or "")
+        latest = last_purchase.get(row.customer_id)
+        why = stale_offer_reason(
+            row.context, states.get(key), bought_since=bool(latest and latest > row.created_at), now=now
+        )
+        result[row.pk] = Stale(why) if why else row.context
+    return result
+
+
 CHECKS = {
     "expiry_points": expiry_points,
     "bonus_balance": bonus_balance,
     "not_returned": not_returned,
     "account_summary": account_summary,
+    "offer": offer,
 }
 
 
-def check_batch(rows: list[Notification]) -> dict[int, dict | None]:
-    """Every declared check for a batch: row id → fresh context, or None when stale."""
+def check_batch(rows: list[Notification]) -> dict[int, dict | Stale | None]:
+    """Every declared check for a batch: row id → fresh context, or None / Stale(reason) when stale."""
     by_check: dict[str, list[Notification]] = defaultdict(list)
     for row in rows:
         if row.topic.freshness_check:

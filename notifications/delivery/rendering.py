@@ -10,9 +10,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.links.tokens import customer_token
+from crm.links.tokens import customer_token, make_token
 from notifications.delivery.channels import Message
 from notifications.delivery.html import email_html
+from notifications.delivery.identity import Sender, sender_for
+from notifications.delivery.sms_encoding import sms_segments
 from notifications.models import Channel, MessageTemplate, Notification
 from notifications.outbox.planning import contact_point
 
@@ -53,6 +55,13 @@ def unsubscribe_urls(notification: Notification) -> tuple[str, str]:
         n=notification.pk,
     )
     return token_url("unsubscribe", token), token_url("unsubscribe-one-click", token)
+
+
+def why_url(notification: Notification) -> str:
+    """The "why am I getting this?" page of one message (consent, rule or campaign, date; fewer or none)."""
+    # Short enough for an SMS: the message and the customer's token version only (the page reads
+    # the rest from the message; raising the version revokes the link like every other).
+    return token_url("why", make_token("why", n=notification.pk, v=notification.customer.token_version))
 
 
 def preferences_url(customer) -> str:
@@ -129,16 +138,18 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
     if template is None:
         raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
     customer = notification.customer
+    sender = sender_for(customer)
     page_url, one_click_url = unsubscribe_urls(notification)
     tx_ids = notification.context.get("transaction_ids") or []
     context = {
         **notification.context,
         "customer": customer,
-        "brand": settings.BRAND_NAME,
-        "contact_phone": settings.BRAND_CONTACT_PHONE,
-        "contact_email": settings.BRAND_CONTACT_EMAIL,
+        "brand": sender.name,
+        "contact_phone": sender.support_phone,
+        "contact_email": sender.contact_email,
         "unsubscribe_url": page_url,
         "preferences_url": preferences_url(customer),
+        "why_url": why_url(notification) if notification.topic.is_marketing else "",
         "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
     }
     if notification.context.get("survey"):
@@ -167,15 +178,15 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
             body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
             subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
         contact = _("%(brand)s · %(phone)s · %(email)s") % {
-            "brand": settings.BRAND_NAME,
-            "phone": settings.BRAND_CONTACT_PHONE,
-            "email": settings.BRAND_CONTACT_EMAIL,
+            "brand": sender.name,
+            "phone": sender.support_phone,
+            "email": sender.contact_email,
         }
         message = Message(
             notification_id=notification.pk, to=contact_point(customer, notification.channel, preference), body=body
         )
         if notification.channel == Channel.EMAIL:
-            message.subject = f"{settings.BRAND_NAME}: {subject}" if subject else settings.BRAND_NAME
+            message.subject = f"{sender.name}: {subject}" if subject else sender.name
             message.body = "\n\n".join(
                 [
                     body,
@@ -183,36 +194,70 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                     contact,
                     _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},
                     _("All your choices: %(url)s") % {"url": context["preferences_url"]},
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
                 ]
             )
             message.headers = {
                 "List-Unsubscribe": f"<{one_click_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-            message.sender = settings.DEFAULT_FROM_EMAIL
+            message.sender = sender.from_email
         elif notification.channel == Channel.MESSENGER:
-            message.sender = settings.BRAND_NAME
+            message.sender = sender.name
             message.body = "\n\n".join(
-                [f"{settings.BRAND_NAME}: {body}", contact, _("Reply STOP to stop these messages.")]
+                [
+                    f"{sender.name}: {body}",
+                    contact,
+                    _("Reply STOP to stop these messages."),
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
+                ]
             )
         elif notification.channel == Channel.POSTAL:
-            message.sender = settings.BRAND_NAME
+            message.sender = sender.name
             message.subject = subject
-            message.body = "\n\n".join([body, contact])
+            message.body = "\n\n".join(
+                [
+                    body,
+                    contact,
+                    _("No more letters? Write to %(address)s or choose at %(url)s")
+                    % {"address": sender.postal_optout_address, "url": context["preferences_url"]},
+                    *(
+                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
+                        if context["why_url"]
+                        else []
+                    ),
+                ]
+            )
         elif notification.channel == Channel.SMS:
-            message.sender = settings.BRAND_SMS_SENDER_ID
-            if settings.BRAND_NAME not in body:
-                message.body = f"{settings.BRAND_NAME}: {body}"
+            message.sender = sender.sms_sender_id
+            if sender.name not in body:
+                message.body = f"{sender.name}: {body}"
+            if sender.support_phone not in message.body:
+                message.body += " " + _("Info %(phone)s") % {"phone": sender.support_phone}
             if notification.topic.is_marketing:
-                message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": settings.BRAND_SMS_SENDER_ID}
+                message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": sender.sms_sender_id}
+                # The "why" link when it fits in the segments the message takes anyway.
+                with_link = f"{message.body} {_('Why: %(url)s') % {'url': context['why_url']}}"
+                if sms_segments(with_link)[1] <= sms_segments(message.body)[1]:
+                    message.body = with_link
         if notification.channel == Channel.EMAIL:
             message.html = email_html(message, language=language)  # the same text, in the brand's frame
-    check_complete(message, notification)
+    check_complete(message, notification, sender=sender)
     return message
 
 
-def check_complete(message: Message, notification: Notification) -> None:
-    """Every message identifies the sender; every e-mail has contact details and both unsubscribes."""
+def check_complete(message: Message, notification: Notification, *, sender: Sender | None = None) -> None:
+    """Every message identifies the sender and carries a contact; every e-mail has the full footer
+    and both unsubscribes; every letter the address to stop letters at."""
+    sender = sender or sender_for(notification.customer)
     problems = []
     if not message.to:
         raise RenderError(Notification.Reason.NO_CONTACT)
@@ -224,9 +269,16 @@ def check_complete(message: Message, notification: Notification) -> None:
             problems.append("List-Unsubscribe (HTTPS)")
         if message.headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
             problems.append("List-Unsubscribe-Post")
-        if settings.BRAND_CONTACT_EMAIL not in message.body or "/u/" not in message.body:
+        if sender.contact_email not in message.body or "/u/" not in message.body:
             problems.append("contact details or unsubscribe link")
-        if settings.BRAND_NAME not in message.subject:
+        if sender.name not in message.subject:
             problems.append("brand in subject")
+        if notification.topic.is_marketing and "/w/" not in message.body:
+            problems.append("why link")
+    elif notification.channel == Channel.POSTAL:
+        if sender.postal_optout_address not in message.body or "/p/" not in message.body:
+            problems.append("address or page to stop letters")
+    elif sender.support_phone not in message.body:
+        problems.append("contact")
     if problems:
         raise RenderError(Notification.Reason.INCOMPLETE, ", ".join(problems))

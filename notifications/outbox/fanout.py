@@ -10,6 +10,10 @@ share one outcome per distinct (state, contact points, zone, preferences), compu
 slot is computed once per distinct (zone, channel, window, weekdays, pause, learned hour). On
 PostgreSQL the rows go in with ``COPY``, each outcome's text formatted once and sent in pieces;
 elsewhere with one bulk insert per chunk.
+
+An occasion's channels are one message (an SMS teaser and the e-mail with the detail) and are not
+spaced apart; the spacing from a customer's other occasions, which would need each customer's own
+contacts, is left to the dispatcher's re-check.
 """
 
 import datetime

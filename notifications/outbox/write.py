@@ -31,7 +31,7 @@ from notifications.models import (
 )
 from notifications.outbox.planning import phone_e164, plan_channels, suppressed_contacts
 from notifications.scheduling.learning import thinned
-from notifications.scheduling.rules import schedule_slot
+from notifications.scheduling.rules import planned_contacts, schedule_slot, spaced_slot
 
 Status = Notification.Status
 Reason = Notification.Reason
@@ -64,11 +64,14 @@ def _outbox_rows(
     now: datetime.datetime,
     not_before: datetime.datetime | None = None,
     deadline: datetime.datetime | None = None,
+    contacts: list[datetime.datetime] | None = None,
 ) -> list[Notification]:
     """The rows one occasion writes for one customer: planned, scheduled or suppressed with a reason.
 
     ``not_before`` / ``deadline``: the occasion's own span (an appointment's reminder goes the day
     before and is no use after it); by default from ``now`` for the topic's deadline hours.
+    ``contacts``: the customer's counted contacts (sent or planned) when the topic counts against
+    the caps; the rows are spaced from them where the window and deadline allow.
     """
     earliest = max(now, not_before) if not_before else now
     deadline = deadline or earliest + datetime.timedelta(hours=topic.deadline_hours)
@@ -97,6 +100,20 @@ def _outbox_rows(
                 deadline=deadline,
                 occasion=dedupe_key,
             )
+            if slot and contacts is not None:
+                # Spaced from the customer's other contacts; this occasion's channels are one message.
+                slot = spaced_slot(
+                    slot,
+                    contacts,
+                    reschedule=lambda earliest, channel=plan.channel: schedule_slot(
+                        customer=customer,
+                        topic=topic,
+                        channel=channel,
+                        preference=preference,
+                        earliest=earliest,
+                        deadline=deadline,
+                    ),
+                )
             if slot:
                 row.send_at = slot
         if reason:
@@ -221,6 +238,8 @@ def notify(
         now=now,
         not_before=not_before,
         deadline=deadline,
+        # Service messages pass the spacing: only counted topics read the customer's contacts.
+        contacts=planned_contacts(customer.pk, now=now) if topic.counts_against_cap else None,
     )
     if not rows:
         return []

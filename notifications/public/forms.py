@@ -19,6 +19,7 @@ def consent_wordings(brand: str) -> dict[str, str]:
         "marketing_email": _("Yes, %(brand)s may e-mail me news and offers.") % {"brand": brand},
         "marketing_sms": _("Yes, %(brand)s may send me news and offers by SMS.") % {"brand": brand},
         "marketing_messenger": _("Yes, %(brand)s may send me news and offers in my messenger.") % {"brand": brand},
+        "marketing_postal": _("Yes, %(brand)s may send me greetings and letters by post.") % {"brand": brand},
         "topics": _("I want to hear about these topics."),
     }
 
@@ -83,6 +84,17 @@ class PreferenceForm(forms.Form):
         if paused and paused < datetime.date.today():
             self.add_error("paused_until", _("Choose a date from today on."))
         return data
+
+
+def why_choices(*, topic, channel: str) -> dict[str, str]:
+    """The one-click buttons of the "why" page, by UnsubscribeFeedback choice: fewer, or none."""
+    Choice = UnsubscribeFeedback.Choice
+    label = Channel(channel).label
+    return {
+        Choice.FEWER: _("Fewer: at most one a week by %(channel)s") % {"channel": label},
+        Choice.TOPIC: _("None of “%(topic)s” by %(channel)s") % {"topic": topic.name, "channel": label},
+        Choice.CHANNEL: _("No news or offers by %(channel)s at all") % {"channel": label},
+    }
 
 
 class UnsubscribeForm(forms.Form):

@@ -107,7 +107,7 @@ def what_we_send(
     topics = list(Topic.objects.filter(is_active=True).order_by("kind", "name"))
     summary = []
     for channel, label in Channel.choices:
-        if channel == Channel.POSTAL or not contact_point(customer, channel, preference):
+        if not contact_point(customer, channel, preference):
             continue
         allowed = [topic.display_name for topic in topics if book.allows(customer.pk, channel, topic)]
         summary.append((label, allowed))
@@ -261,3 +261,31 @@ def preferences_save(
         if changes:
             queued_notifications_replan(customers=[customer], cause=PREFERENCE_CHANGE, book=book)
     return changes
+
+
+def why_facts(customer: Customer, topic: Topic, channel: str, notification: Notification | None) -> dict:
+    """What the "why" page shows about one message: the consent that allowed it (when, how, from
+    where, the words the customer was shown), the rule or campaign and the date behind it, local
+    times with the customer's zone."""
+    book = ConsentBook.for_customers([customer.pk])
+    consent = book.decision(customer.pk, channel, topic)
+    zone = customer.zone
+    context = (notification.context or {}) if notification else {}
+
+    def local(moment):
+        return moment.astimezone(zone) if moment else None
+
+    return {
+        "topic": topic,
+        "channel_label": Channel(channel).label,
+        "notification": notification,
+        "occasion": notification.occasion if notification else "",
+        "campaign": str(context.get("campaign", "")),
+        "planned_at": local(notification.created_at) if notification else None,
+        "sent_at": local(notification.sent_at or notification.send_at) if notification else None,
+        "consent": consent,
+        "consent_at": local(consent.created_at) if consent else None,
+        "zone": customer.time_zone,
+        "allowed_now": book.allows(customer.pk, channel, topic),
+        "standing": standing_state(customer, preference=None, book=book),
+    }

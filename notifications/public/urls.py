@@ -5,5 +5,6 @@ from notifications.public import views
 urlpatterns = [
     path("p/<str:token>/", views.preferences, name="preferences"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("w/<str:token>/", views.why, name="why"),
     path("u/<str:token>/one-click/", views.unsubscribe_one_click, name="unsubscribe-one-click"),
 ]

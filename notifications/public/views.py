@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.links.pages import invalid_link, page_language, private_page, render_page, token_page
 from crm.links.ratelimit import client_ip, rate_limited
-from crm.links.tokens import read_customer_token
+from crm.links.tokens import read_customer_token, read_token
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
 from notifications.consent.services import Evidence, consent_record
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
@@ -26,6 +26,7 @@ from notifications.public.preference_centre import (
     topic_wanted,
     unsubscribe_apply,
     what_we_send,
+    why_facts,
 )
 from notifications.selectors import marketing_topics
 
@@ -179,6 +180,52 @@ def unsubscribe(request, token: str):
             "customer": customer,
             "standing": standing_state(customer, preference=preference, book=ConsentBook.for_customers([customer.pk])),
         },
+        language,
+    )
+
+
+@token_page("why")
+def why(request, token: str):
+    """ "Why am I getting this?": the consent, the rule or campaign and the date behind one message,
+    with one-click ways to get fewer (at most one a week on this channel) or none (this topic or
+    all news on this channel). GET shows, POST (with CSRF) changes; no JavaScript needed."""
+    data = read_token("why", token) or {}
+    notification = (
+        Notification.objects.select_related("customer", "topic").filter(pk=data.get("n")).first()
+        if isinstance(data.get("n"), int)
+        else None
+    )
+    customer = notification.customer if notification else None
+    if customer is None or not customer.is_active or data.get("v", 0) != customer.token_version:
+        return invalid_link(request)
+    topic, channel = notification.topic, notification.channel
+    preference = Preference.objects.filter(customer=customer).first()
+    language = page_language(request, customer, chosen=preference.language if preference else "")
+    chosen = None
+    with translation.override(language):
+        choices = forms.why_choices(topic=topic, channel=channel)
+        if request.method == "POST":
+            choice = request.POST.get("choice", "")
+            if choice not in choices:
+                return render_page(request, "notifications/public/why.html", {
+                    **why_facts(customer, topic, channel, notification), "choices": choices,
+                    "error": _("Choose one of the buttons."), "customer": customer,
+                }, language, status=400)  # fmt: skip
+            unsubscribe_apply(
+                customer=customer,
+                topic=topic,
+                channel=channel,
+                choice=choice,
+                notification=notification,
+                evidence=Evidence.from_request(request, ConsentEvent.Source.WHY_PAGE),
+                wording=str(choices[choice]),
+            )
+            chosen = choices[choice]
+        facts = why_facts(customer, topic, channel, notification)
+    return render_page(
+        request,
+        "notifications/public/why.html",
+        {**facts, "choices": choices, "chosen": chosen, "customer": customer},
         language,
     )
 

@@ -4,13 +4,15 @@ The rules read settings and the customer's preferences and hand the times to the
 of ``scheduling.slots``; planners (notify, fan-out, re-planning) and the dispatcher share them.
 """
 
+import bisect
 import datetime
+from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 
 from crm.models import Customer
-from notifications.models import Notification, Preference, Topic
+from notifications.models import Notification, Preference, Topic, occasion_of
 from notifications.scheduling import learning
 from notifications.scheduling.slots import intersect, last_slot, next_slot, parse_time
 
@@ -49,6 +51,114 @@ def recent_counted_sends(
         .annotate(count=Count("id"), oldest=Min("sent_at"))
     )
     return {(row["customer_id"], row["channel"]): (row["count"], row["oldest"]) for row in rows}
+
+
+def contact_cap(preference: Preference | None) -> int:
+    """Contacts a week across every channel: the customer's own answer when they gave one
+    (``max_per_week["all"]``, or the sum of their per-channel answers when that is lower), else
+    the house default."""
+    default = settings.NOTIFICATION_CONTACT_MAX_PER_WEEK
+    answers = (preference.max_per_week or {}) if preference else {}
+    if answers.get("all") is not None:
+        return int(answers["all"])
+    per_channel = [int(value) for key, value in answers.items() if key in settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK]
+    if per_channel:
+        caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **{k: int(v) for k, v in answers.items() if k != "all"}}
+        return min(default, sum(int(v) for k, v in caps.items() if k in settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK))
+    return default
+
+
+def contact_spacing() -> datetime.timedelta:
+    return datetime.timedelta(hours=settings.NOTIFICATION_CONTACT_MIN_SPACING_HOURS)
+
+
+WEEK = datetime.timedelta(days=7)
+
+
+def next_contact_at(
+    sent: list[datetime.datetime], *, now: datetime.datetime, cap: int, spacing: datetime.timedelta
+) -> tuple[datetime.datetime | None, str]:
+    """When one more counted contact may go after the customer's counted contacts ``sent`` (any
+    channel, sorted, none after ``now``; each one a contact: an SMS and an e-mail minutes apart are
+    two); (None, "") when it may go ``now``, (the earliest instant, the rule that holds it) when
+    it must wait, (None, CAPPED) when the customer wants no such contact at all (a cap of 0).
+
+    Spacing: no two contacts closer than ``spacing``. Cap: never more than ``cap`` contacts in any
+    rolling 7 days, i.e. the new one comes at least a week after the ``cap``-th latest. A pure
+    function: the dispatcher calls it with what it read for the whole batch.
+    """
+    if cap <= 0:
+        return None, Reason.CAPPED  # no marketing contact at all: nothing to wait for
+    candidates = []
+    if sent:
+        candidates.append((sent[-1] + spacing, Reason.SPACING))
+    if len(sent) >= cap:
+        candidates.append((sent[-cap] + WEEK, Reason.CAPPED))
+    later = [candidate for candidate in candidates if candidate[0] > now]
+    if not later:
+        return None, ""
+    return max(later)
+
+
+def planned_contacts(customer_id: int, *, now: datetime.datetime) -> list[datetime.datetime]:
+    """The customer's counted contacts around ``now``: sent in the last week, or waiting to go."""
+    rows = Notification.objects.filter(
+        Q(sent_at__gt=now - WEEK) | Q(status__in=["scheduled", "deferred"], send_at__gt=now - contact_spacing()),
+        customer_id=customer_id,
+        topic__counts_against_cap=True,
+    ).values_list("sent_at", "send_at")
+    return sorted(sent_at or send_at for sent_at, send_at in rows)
+
+
+def spaced_slot(slot: datetime.datetime, contacts: list[datetime.datetime], *, reschedule) -> datetime.datetime:
+    """``slot`` moved past any contact closer than the spacing, when ``reschedule(earliest)`` (the
+    customer's window and deadline) offers a later slot; else ``slot`` as it was, and the
+    dispatcher decides with what has actually gone out by then (a planned contact may not go)."""
+    spacing = contact_spacing()
+    candidate = slot
+    for _ in range(len(contacts) + 1):
+        clash = [at for at in contacts if abs(at - candidate) < spacing]
+        if not clash:
+            return candidate
+        later, _reason = reschedule(max(clash) + spacing)
+        if later is None:
+            return slot
+        candidate = later
+    return slot
+
+
+class ContactLog:
+    """Counted contacts (messages of topics that count against the caps) of a batch's customers over
+    the last 7 days, read in one query; the sends the batch makes are added as it goes.
+
+    Serves the per-channel caps and the cross-channel rules (spacing, weekly contacts) alike.
+    One occasion on several channels (an SMS teaser and the e-mail with the detail) is one message
+    to the cross-channel rules: its rows are not spaced from each other (``times(besides=...)``).
+    """
+
+    def __init__(self, customer_ids, *, now: datetime.datetime):
+        self.sends: dict[int, list[tuple[datetime.datetime, str, str]]] = defaultdict(list)
+        rows = Notification.objects.filter(
+            customer_id__in=list(customer_ids),
+            topic__counts_against_cap=True,
+            sent_at__gt=now - WEEK,
+        ).values_list("customer_id", "sent_at", "channel", "dedupe_key")
+        for customer_id, sent_at, channel, dedupe_key in rows:
+            self.sends[customer_id].append((sent_at, channel, occasion_of(dedupe_key)))
+        for sends in self.sends.values():
+            sends.sort()
+
+    def add(self, customer_id: int, channel: str, at: datetime.datetime, occasion: str = "") -> None:
+        bisect.insort(self.sends[customer_id], (at, channel, occasion))
+
+    def on_channel(self, customer_id: int, channel: str, now: datetime.datetime) -> tuple[int, datetime.datetime]:
+        """(how many went out on ``channel`` in the last 7 days, the oldest of them)."""
+        times = [at for at, ch, _occasion in self.sends.get(customer_id, ()) if ch == channel and at > now - WEEK]
+        return len(times), (times[0] if times else now)
+
+    def times(self, customer_id: int, *, besides: str = "") -> list[datetime.datetime]:
+        """The customer's counted contacts, those of the occasion ``besides`` left out."""
+        return [at for at, _channel, occasion in self.sends.get(customer_id, ()) if not besides or occasion != besides]
 
 
 def schedule_slot(

@@ -27,6 +27,7 @@ KNOWN = {
     "survey-open",
     "survey-confirm",
     "my-data",
+    "why",
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from crm.links.tokens import customer_token
-from notifications.consent.book import ConsentBook, badge_for
+from notifications.consent.book import MARKETING_CHANNELS, ConsentBook, badge_for
 from notifications.consent.services import Evidence
 from notifications.delivery.rendering import preferences_url, unsubscribe_urls
 from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
@@ -107,7 +107,7 @@ def test_saving_the_preference_centre_with_several_topics_changed_writes_in_bulk
         changes = preferences_save(customer=waiting, data=data, evidence=evidence, wordings=WORDINGS)
     assert len(changes) >= 8
     events = ConsentEvent.objects.filter(customer=waiting, source="preference_page")
-    assert events.filter(scope="topic", action="withdrawn").count() == (len(codes) - 2) * 3
+    assert events.filter(scope="topic", action="withdrawn").count() == (len(codes) - 2) * len(MARKETING_CHANNELS)
     assert all(event.wording for event in events)
     _badge_is_what_the_events_say(waiting)
     assert Preference.objects.get(customer=waiting).badge == "email_only"
@@ -132,7 +132,7 @@ def test_survey_answers_apply_in_bulk(waiting, django_assert_max_num_queries):
         survey_answers_apply(customer=waiting, answers=answers, evidence=evidence)
     events = ConsentEvent.objects.filter(customer=waiting, source="survey")
     assert events.filter(scope="marketing", channel="sms", action="withdrawn").count() == 1
-    assert events.filter(scope="topic", action="withdrawn").count() == (len(codes) - 2) * 3
+    assert events.filter(scope="topic", action="withdrawn").count() == (len(codes) - 2) * len(MARKETING_CHANNELS)
     assert events.filter(scope="topic", action="granted").count() == 2  # on e-mail, the channel left on
     _badge_is_what_the_events_say(waiting)
     preference = Preference.objects.get(customer=waiting)

@@ -148,7 +148,8 @@ def test_a_tenth_of_flexible_messages_explore_reproducibly(customer_factory, tim
 
 
 @pytest.mark.parametrize("switch", ["topic", "customer"])
-def test_learning_can_be_switched_off_per_topic_and_per_customer(customer_factory, time_machine, switch):
+def test_learning_can_be_switched_off_per_topic_and_per_customer(customer_factory, time_machine, switch, settings):
+    settings.NOTIFICATION_CONTACT_MIN_SPACING_HOURS = 0  # thirty offers at once: spacing is tested on its own
     time_machine.move_to(datetime.datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
     customer = customer_factory(time_zone="Europe/Helsinki")
     consent_record(customer=customer, channel="email", action="granted", source="survey")
