@@ -8,4 +8,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         # Registered with Celery now: the launch nudges the gift task by name.
-        from campaigns import tasks  # noqa: F401
+        from campaigns import dashboard, tasks  # noqa: F401
+
+        dashboard.register()

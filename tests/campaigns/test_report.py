@@ -75,3 +75,31 @@ def test_holdout_comparison_counts_purchases_after_launch_only(campaign_factory,
     assert comparison.spend == (60.0, 10.0)
     assert comparison.spend_difference.value == pytest.approx(50.0)
     assert comparison.spend_difference.low == pytest.approx(50.0)  # no variance within the groups
+
+
+def test_the_dashboard_shows_the_latest_campaigns_results(campaign_factory, time_machine, client):
+    """The campaigns panel of the staff dashboard: what the latest campaigns sent, opened and clicked."""
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    from crm import roles
+
+    time_machine.move_to(NOW, tick=False)
+    customers = CustomerFactory.create_batch(3)
+    marketing_consent(customers)
+    campaign = campaign_factory(holdout_percent=0, name="Spring")
+    services.campaign_launch(campaign=campaign, now=NOW)
+    dispatch.drain(now=NOW)
+    email = services.campaign_rows(campaign).filter(channel="email").order_by("pk").first()
+    Notification.objects.filter(pk=email.pk).update(opened_at=NOW, clicked_at=NOW)
+    user = User.objects.create_user("marketer", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.MARKETING))
+    client.force_login(user)
+
+    response = client.get(reverse("admin:dashboard"))
+
+    [panel] = [p for p in response.context["panels"] if p["panel"].key == "campaigns"]
+    figures = {str(label): value for label, value in panel["figures"]}
+    assert figures == {"campaigns launched": 1, "messages sent by them": 6}
+    [bar] = panel["charts"][0].bars
+    assert (bar.label, bar.values) == ("Spring", [1, 0, 5])  # clicked, opened only, not opened
