@@ -1,4 +1,5 @@
-"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click.
+"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click,
+"why am I getting this?" and the live offer page (an e-mail's offer block as it is when opened).
 
 What every customer page needs (token, rate limit, CSRF, no referrer, language) is ``crm.links``;
 only the RFC 8058 one-click endpoint is exempt from the CSRF check.
