@@ -38,6 +38,7 @@ MAX_AGE = {
     "survey-confirm": 60 * 60 * 24 * 7,
     "survey": 60 * 60 * 24 * 90,
     "why": 60 * 60 * 24 * 90,
+    "offer": 60 * 60 * 24 * 90,
 }
 
 FORMAT = 1  # the token's first byte; a later layout gets a new number and both are read for a while

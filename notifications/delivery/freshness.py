@@ -150,6 +150,30 @@ def stale_offer_reason(context: dict, state: OfferState | None, *, bought_since:
     return ""
 
 
+def offer_now(context: dict, state: OfferState | None, *, now) -> dict:
+    """The offer a message quotes as it is at ``now`` (for the live offer page): the current price
+    (the quoted one while the shop states none), stock, the earlier of the two ends, and whether it
+    has ended (expired or sold out; a changed price is shown, not ended)."""
+    offer = context.get("offer") or {}
+    ends = [
+        moment
+        for moment in (_moment(offer.get("valid_until") or context.get("valid_until")), state and state.valid_until)
+        if moment
+    ]
+    valid_until = min(ends) if ends else None
+    in_stock = state.in_stock if state is not None else True
+    price = state.price if state is not None and state.price is not None else _price(offer.get("price"))
+    quoted = _price(offer.get("price"))
+    return {
+        "price": price,
+        "quoted_price": quoted if quoted is not None and quoted != price else None,
+        "in_stock": in_stock,
+        "valid_until": valid_until,
+        "expired": bool(valid_until and valid_until <= now),
+        "ended": not in_stock or bool(valid_until and valid_until <= now),
+    }
+
+
 def offer(rows: list[Notification]) -> dict[int, dict | None]:
     """Offers re-checked at send time: expired, sold out, repriced, or already bought. At most two
     queries per batch (the offers' states, the latest purchase of the customers whose offer ends

@@ -64,6 +64,12 @@ def why_url(notification: Notification) -> str:
     return token_url("why", make_token("why", n=notification.pk, v=notification.customer.token_version))
 
 
+def offer_url(notification: Notification) -> str:
+    """The live offer page of one message: the offer as it is when opened, not as it was sent."""
+    # Like the why link: the message and the customer's token version, read back by the page.
+    return token_url("offer", make_token("offer", n=notification.pk, v=notification.customer.token_version))
+
+
 def preferences_url(customer) -> str:
     return token_url("preferences", customer_token("preferences", customer))
 
@@ -150,6 +156,7 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         "unsubscribe_url": page_url,
         "preferences_url": preferences_url(customer),
         "why_url": why_url(notification) if notification.topic.is_marketing else "",
+        "offer_url": offer_url(notification) if (notification.context.get("offer") or {}).get("key") else "",
         "dispute_url": dispute_url(customer, tx_ids[0]) if tx_ids else "",
     }
     if notification.context.get("survey"):
@@ -190,6 +197,11 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
             message.body = "\n\n".join(
                 [
                     body,
+                    *(
+                        [_("See the offer as it is now: %(url)s") % {"url": context["offer_url"]}]
+                        if context["offer_url"] and context["offer_url"] not in body  # unless the text has it
+                        else []
+                    ),
                     "—",
                     contact,
                     _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},

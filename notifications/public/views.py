@@ -1,4 +1,5 @@
-"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click.
+"""The customer pages of notifications: the preference centre, unsubscribe as a conversation, RFC 8058 one-click,
+"why am I getting this?" and the live offer page (an e-mail's offer block as it is when opened).
 
 What every customer page needs (token, rate limit, CSRF, no referrer, language) is ``crm.links``;
 only the RFC 8058 one-click endpoint is exempt from the CSRF check.
@@ -6,17 +7,19 @@ only the RFC 8058 one-click endpoint is exempt from the CSRF check.
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from crm.links.pages import invalid_link, page_language, private_page, render_page, token_page
 from crm.links.ratelimit import client_ip, rate_limited
-from crm.links.tokens import read_customer_token, read_token
+from crm.links.tokens import customer_token, make_token, read_customer_token, read_token
 from notifications.consent.book import MARKETING_CHANNELS, ConsentBook
 from notifications.consent.services import Evidence, consent_record
-from notifications.models import Channel, ConsentEvent, Notification, Preference, Topic
+from notifications.delivery.freshness import offer_now
+from notifications.models import Channel, ConsentEvent, Notification, OfferState, Preference, Topic
 from notifications.outbox.planning import contact_point
 from notifications.preferences.services import messenger_link_start
 from notifications.public import forms
@@ -226,6 +229,49 @@ def why(request, token: str):
         request,
         "notifications/public/why.html",
         {**facts, "choices": choices, "chosen": chosen, "customer": customer},
+        language,
+    )
+
+
+@token_page("offer")
+def offer(request, token: str):
+    """The offer block of an e-mail as it is now: the current price, in stock or sold out, the end in
+    the customer's zone, or "this offer has ended". It only reads, whatever the method (mail scanners
+    prefetch links, so opening it is not counted as a click); a bad or revoked link shows the
+    invalid-link page like every other."""
+    data = read_token("offer", token) or {}
+    notification = (
+        Notification.objects.select_related("customer", "topic").filter(pk=data.get("n")).first()
+        if isinstance(data.get("n"), int)
+        else None
+    )
+    customer = notification.customer if notification else None
+    offer_fields = (notification.context.get("offer") or {}) if notification else {}
+    if (
+        customer is None
+        or not customer.is_active
+        or data.get("v", 0) != customer.token_version
+        or not isinstance(offer_fields, dict)
+        or not offer_fields.get("key")
+    ):
+        return invalid_link(request)
+    state = OfferState.objects.filter(key=str(offer_fields["key"])).first()
+    preference = Preference.objects.filter(customer=customer).first()
+    language = page_language(request, customer, chosen=preference.language if preference else "")
+    context = notification.context
+    return render_page(
+        request,
+        "notifications/public/offer.html",
+        {
+            **offer_now(context, state, now=timezone.now()),
+            "title": context.get("title") or offer_fields.get("title") or notification.topic.name,
+            "text": context.get("text") or offer_fields.get("text") or "",
+            "currency": settings.LOYALTY_BASE_CURRENCY,
+            "zone": customer.zone,
+            "customer": customer,
+            "preferences_url": reverse("preferences", args=[customer_token("preferences", customer)]),
+            "why_url": reverse("why", args=[make_token("why", n=notification.pk, v=customer.token_version)]),
+        },
         language,
     )
 

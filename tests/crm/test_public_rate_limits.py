@@ -28,6 +28,7 @@ KNOWN = {
     "survey-confirm",
     "my-data",
     "why",
+    "offer",
 }
 
 
