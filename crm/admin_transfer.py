@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportMixin
 from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
@@ -95,8 +94,8 @@ class AuditedImportExportMixin(AuditedImportMixin, ExportMixin):
             request=request,
             action=AuditEntry.Action.EXPORT,
             object_type=opts.label_lower,
-            object_repr=ngettext("%(count)d %(name)s", "%(count)d %(names)s", count)
-            % {"count": count, "name": opts.verbose_name, "names": opts.verbose_name_plural},
+            # "customers: 1" reads right in every language; "1 customers" would need the noun's plural forms.
+            object_repr=_("%(names)s: %(count)d") % {"count": count, "names": opts.verbose_name_plural},
             changes={"count": [None, count], "filters": [None, request.GET.urlencode()], "format": [None, "csv"]},
         )
         return data
