@@ -240,6 +240,24 @@ class CampaignVariantInline(DraftOnlyInline):
     extra = 0
     fields = ["label", "share_percent", "delay_hours"]
 
+    # Variants are part of writing the campaign's content: whoever may write content may split it
+    # (the roles' content permissions; no new permission in the role matrix).
+    def _may(self, request, action, obj):
+        draft = obj is None or obj.status == Campaign.Status.DRAFT
+        return request.user.has_perm(f"campaigns.{action}_campaigncontent") and (draft or action == "view")
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, "view", obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may(request, "add", obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, "delete", obj)
+
 
 class CampaignContentInline(DraftOnlyInline):
     model = CampaignContent
