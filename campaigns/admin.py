@@ -277,6 +277,18 @@ class TestSendForm(forms.Form):
     email = forms.EmailField(label=_("send to (staff e-mail)"))
     language = forms.ChoiceField(label=_("language"), choices=Language.choices)
     first_name = forms.CharField(label=_("first name to show"), required=False, max_length=100)
+    variant = forms.ModelChoiceField(
+        label=_("A/B variant"),
+        queryset=CampaignVariant.objects.none(),
+        required=False,
+        empty_label=_("the campaign's own content"),
+    )
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variant"].queryset = campaign.variants.all()
+        if not campaign.variants.exists():
+            del self.fields["variant"]
 
 
 # The campaign's own pages: (URL name suffix, permission, link text).
@@ -513,7 +525,9 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def test_send_view(self, request, pk):
         campaign = self._page(request, pk, TEST_SEND_PERMISSION)
-        form = TestSendForm(request.POST or None, initial={"email": request.user.email, "language": "en"})
+        form = TestSendForm(
+            request.POST or None, initial={"email": request.user.email, "language": "en"}, campaign=campaign
+        )
         if request.method == "POST" and form.is_valid():
             if not campaign.contents.exists():
                 form.add_error(None, gettext("Write the content for at least one channel first."))

@@ -126,11 +126,11 @@ def recipients_of(campaign: Campaign, variant: CampaignVariant | None = None):
     return Customer.objects.filter(**filters)
 
 
-def _members_insert(campaign: Campaign, *, now: datetime.datetime) -> None:
+def _members_insert(campaign: Campaign, variants: list[CampaignVariant], *, now: datetime.datetime) -> None:
     """Every customer of the segment now, as a member, held out or not: one INSERT … SELECT."""
     customers = with_bucket(segment_customers(campaign.segment.rules, now=now), campaign.pk)
     members = (
-        with_variant(customers, campaign.pk, campaign.variants.all())
+        with_variant(customers, campaign.pk, variants)
         .annotate(member_id=F("pk"))
         .values_list("member_id", "holdout_bucket", "variant_pk")
         .order_by()
@@ -151,7 +151,7 @@ def _members_insert(campaign: Campaign, *, now: datetime.datetime) -> None:
         )
 
 
-def _check_launchable(campaign: Campaign, now: datetime.datetime) -> None:
+def _check_launchable(campaign: Campaign, variants: list[CampaignVariant], now: datetime.datetime) -> None:
     if campaign.status != Campaign.Status.DRAFT:
         raise CampaignError(
             _("Only a draft campaign can be launched; this one is %(status)s.")
@@ -161,7 +161,6 @@ def _check_launchable(campaign: Campaign, now: datetime.datetime) -> None:
         raise CampaignError(_("The deadline has to be after the start."))
     if not campaign.contents.exists():
         raise CampaignError(_("Write the content for at least one channel first."))
-    variants = list(campaign.variants.all())
     if len(variants) == 1:
         raise CampaignError(_("An A/B test needs at least two variants (or none)."))
     if variants and sum(variant.share_percent for variant in variants) != 100:
@@ -184,13 +183,14 @@ def campaign_launch(*, campaign: Campaign, now: datetime.datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().select_related("segment", "topic").get(pk=campaign.pk)
-        _check_launchable(campaign, now)
-        _members_insert(campaign, now=now)
+        variants = list(campaign.variants.all())  # label order: A first
+        _check_launchable(campaign, variants, now)
+        _members_insert(campaign, variants, now=now)
         start = max(campaign.starts_at or now, now)
         report = FanOut()
         # One fan-out per variant (its rows carry its own text and start): a constant number of
         # queries per variant, whatever the segment's size.
-        for variant in list(campaign.variants.all()) or [None]:
+        for variant in variants or [None]:
             delay = datetime.timedelta(hours=variant.delay_hours if variant else 0)
             part = notify_many(
                 customers=recipients_of(campaign, variant),
@@ -327,11 +327,14 @@ def campaign_finish_if_done(*, campaign: Campaign) -> bool:
     return bool(finished)
 
 
-def campaign_test_send(*, campaign: Campaign, email: str, language: str, first_name: str = "") -> None:
+def campaign_test_send(
+    *, campaign: Campaign, email: str, language: str, first_name: str = "", variant: CampaignVariant | None = None
+) -> None:
     """Send the campaign's content to a staff address at once, as a customer would read it in
     ``language``: the e-mail rendered in full (brand, contacts, unsubscribe), the other channels'
-    texts after it. Nothing is written to the outbox: a test is not counted anywhere."""
-    context = campaign_context(campaign)
+    texts after it (a variant's own text where it has one). Nothing is written to the outbox: a test
+    is not counted anywhere."""
+    context = campaign_context(campaign, variant)
     stand_in = Customer(first_name=first_name, email=email, language=language)
     subject, parts = campaign.name, []
     for channel in sorted(context["content"], key=lambda c: c != Channel.EMAIL):
