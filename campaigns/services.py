@@ -165,6 +165,10 @@ def _check_launchable(campaign: Campaign, variants: list[CampaignVariant], now: 
         raise CampaignError(_("An A/B test needs at least two variants (or none)."))
     if variants and sum(variant.share_percent for variant in variants) != 100:
         raise CampaignError(_("The variants' shares have to add up to 100%."))
+    start = max(campaign.starts_at or now, now)
+    late = [v.label for v in variants if start + datetime.timedelta(hours=v.delay_hours) >= campaign.deadline]
+    if late:
+        raise CampaignError(_("Variant %(labels)s would be held back past the deadline.") % {"labels": ", ".join(late)})
     try:
         validate_rules(campaign.segment.rules)
     except ValidationError as error:

@@ -209,10 +209,14 @@ def test_launch_refuses_a_lone_variant_or_shares_not_adding_up(campaign_factory,
     _customers(3)
     campaign = campaign_factory()
     CampaignVariant.objects.create(campaign=campaign, label="A", share_percent=100)
-    with pytest.raises(services.CampaignError):
+    with pytest.raises(services.CampaignError, match="at least two"):
         services.campaign_launch(campaign=campaign, now=NOW)
     CampaignVariant.objects.create(campaign=campaign, label="B", share_percent=30)
-    with pytest.raises(services.CampaignError):
+    with pytest.raises(services.CampaignError, match="add up"):
+        services.campaign_launch(campaign=campaign, now=NOW)
+    CampaignVariant.objects.filter(campaign=campaign, label="B").update(share_percent=0, delay_hours=24 * 8)
+    CampaignVariant.objects.filter(campaign=campaign, label="A").update(share_percent=100)
+    with pytest.raises(services.CampaignError, match="past the deadline"):
         services.campaign_launch(campaign=campaign, now=NOW)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
     assert not services.campaign_rows(campaign).exists()
