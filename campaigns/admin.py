@@ -23,7 +23,7 @@ from audit.models import AuditEntry
 from audit.services import audit_record
 from campaigns import selectors, services
 from campaigns.charts import bar_chart
-from campaigns.models import Campaign, CampaignContent, Segment
+from campaigns.models import Campaign, CampaignContent, CampaignVariant, Segment
 from campaigns.segment_builder import SegmentBuilderForm, builder_context, segment_count_view
 from campaigns.segments import segment_customers, validate_rules
 from crm.models import Language
@@ -205,10 +205,8 @@ class SurveyInvitingAdmin(SurveyAdmin):
         return TemplateResponse(request, "admin/surveys/invite.html", context)
 
 
-class CampaignContentInline(admin.TabularInline):
-    model = CampaignContent
-    extra = 2
-    fields = ["channel", "language", "subject", "body"]
+class DraftOnlyInline(admin.TabularInline):
+    """Edited while the campaign is a draft; read-only once launched."""
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and (obj is None or obj.status == Campaign.Status.DRAFT)
@@ -220,10 +218,77 @@ class CampaignContentInline(admin.TabularInline):
         return super().has_delete_permission(request, obj) and (obj is None or obj.status == Campaign.Status.DRAFT)
 
 
+class VariantFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        shares = [
+            form.cleaned_data["share_percent"]
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("share_percent")
+        ]
+        if len(shares) == 1:
+            raise ValidationError(_("An A/B test needs at least two variants (or none)."))
+        if shares and sum(shares) != 100:
+            raise ValidationError(_("The variants' shares have to add up to 100%."))
+
+
+class CampaignVariantInline(DraftOnlyInline):
+    """A/B variants: each a share of the recipients, its own content (below) and an optional hold-back."""
+
+    model = CampaignVariant
+    formset = VariantFormSet
+    extra = 0
+    fields = ["label", "share_percent", "delay_hours"]
+
+    # Variants are part of writing the campaign's content: whoever may write content may split it
+    # (the roles' content permissions; no new permission in the role matrix).
+    def _may(self, request, action, obj):
+        draft = obj is None or obj.status == Campaign.Status.DRAFT
+        return request.user.has_perm(f"campaigns.{action}_campaigncontent") and (draft or action == "view")
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, "view", obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may(request, "add", obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, "delete", obj)
+
+
+class CampaignContentInline(DraftOnlyInline):
+    model = CampaignContent
+    extra = 2
+    fields = ["variant", "channel", "language", "subject", "body"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # Only this campaign's own variants can be chosen (none before it is saved).
+        field = formset.form.base_fields.get("variant")
+        if field is not None:
+            field.queryset = CampaignVariant.objects.filter(campaign=obj) if obj else CampaignVariant.objects.none()
+        return formset
+
+
 class TestSendForm(forms.Form):
     email = forms.EmailField(label=_("send to (staff e-mail)"))
     language = forms.ChoiceField(label=_("language"), choices=Language.choices)
     first_name = forms.CharField(label=_("first name to show"), required=False, max_length=100)
+    variant = forms.ModelChoiceField(
+        label=_("A/B variant"),
+        queryset=CampaignVariant.objects.none(),
+        required=False,
+        empty_label=_("the campaign's own content"),
+    )
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variant"].queryset = campaign.variants.all()
+        if not campaign.variants.exists():
+            del self.fields["variant"]
 
 
 # The campaign's own pages: (URL name suffix, permission, link text).
@@ -259,7 +324,7 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "topic"]
     list_select_related = ["topic", "segment"]
     search_fields = ["name"]
-    inlines = [CampaignContentInline]
+    inlines = [CampaignVariantInline, CampaignContentInline]
     readonly_fields = ["status", "launched_at", "recipients", "holdout"]
     fields = [
         "name",
@@ -340,6 +405,7 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
             channels=[(Channel(channel).label, count) for channel, count in sorted(forecast.by_channel.items())],
             over_cap=[(Channel(channel).label, count) for channel, count in sorted(forecast.over_cap.items())],
             days=sorted(forecast.days.items()),
+            variants=sorted(forecast.by_variant.items()),
             hours_chart=bar_chart(
                 [(f"{hour:02d}", [count]) for hour, count in enumerate(forecast.hours)],
                 series=[_("messages")],
@@ -438,12 +504,30 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
             ]
             if report.comparison
             else [],
+            variant_rows=[
+                (label, Channel(channel).label, [getattr(figures_of, name) for name in figures], part.disputes)
+                for label, part in report.by_variant.items()
+                for channel, figures_of in sorted(part.by_channel.items())
+            ],
+            outcome_rows=[
+                (
+                    outcome,
+                    [
+                        (_("purchases"), outcome.purchases, outcome.purchases_vs_holdout, outcome.purchases_vs_first),
+                        (_("spend"), outcome.spend, outcome.spend_vs_holdout, outcome.spend_vs_first),
+                    ],
+                )
+                for outcome in report.variant_outcomes
+            ],
+            first_variant=report.variant_outcomes[0].label if report.variant_outcomes else "",
         )
         return TemplateResponse(request, "admin/campaigns/report.html", context)
 
     def test_send_view(self, request, pk):
         campaign = self._page(request, pk, TEST_SEND_PERMISSION)
-        form = TestSendForm(request.POST or None, initial={"email": request.user.email, "language": "en"})
+        form = TestSendForm(
+            request.POST or None, initial={"email": request.user.email, "language": "en"}, campaign=campaign
+        )
         if request.method == "POST" and form.is_valid():
             if not campaign.contents.exists():
                 form.add_error(None, gettext("Write the content for at least one channel first."))

@@ -1,4 +1,4 @@
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.text import format_lazy
@@ -113,10 +113,54 @@ class Campaign(models.Model):
         return f"campaign:{self.pk}"
 
 
+class CampaignVariant(models.Model):
+    """One arm of an A/B test: a share of the recipients, its own content where it has any (the
+    campaign's otherwise), and optionally its messages held back a number of hours (a timing arm).
+
+    A campaign without variants sends its one content to every recipient, as it always did.
+    Each recipient's variant is chosen at launch by a stable hash (``services.variant_of``).
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(_("label"), max_length=8, help_text=_("e.g. A, B"))
+    share_percent = models.PositiveSmallIntegerField(
+        _("share (%)"),
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Of the recipients (not the holdout); the variants' shares add up to 100"),
+    )
+    delay_hours = models.PositiveSmallIntegerField(
+        _("hold back (hours)"),
+        default=0,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text=_("Its messages go no earlier than this many hours after the campaign's start"),
+    )
+
+    class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("A/B variants")
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "label"], name="campaigns_variant_label_once"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
 class CampaignContent(models.Model):
-    """A campaign's text on one channel in one language (e.g. an SMS teaser and the e-mail's detail)."""
+    """A campaign's text on one channel in one language (e.g. an SMS teaser and the e-mail's detail);
+    with a variant, that variant's own text (the campaign's is used where the variant has none)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contents")
+    variant = models.ForeignKey(
+        CampaignVariant,
+        verbose_name=_("variant"),
+        on_delete=models.CASCADE,
+        related_name="contents",
+        null=True,
+        blank=True,
+        help_text=_("Empty: every variant's (unless a variant has its own)"),
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)
     subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("E-mail only"))
@@ -127,10 +171,21 @@ class CampaignContent(models.Model):
         verbose_name_plural = _("content per channel and language")
         ordering = ["channel", "language"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "channel", "language"], name="campaigns_content_once"),
+            models.UniqueConstraint(
+                fields=["campaign", "channel", "language"],
+                condition=Q(variant__isnull=True),
+                name="campaigns_content_once",
+            ),
+            models.UniqueConstraint(
+                fields=["variant", "channel", "language"],
+                condition=Q(variant__isnull=False),
+                name="campaigns_variant_content_once",
+            ),
         ]
 
     def __str__(self):
+        if self.variant_id:
+            return f"{self.variant} · {self.channel} / {self.language}"
         return f"{self.channel} / {self.language}"
 
 
@@ -140,6 +195,14 @@ class CampaignMember(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="campaign_memberships")
     holdout = models.BooleanField(_("held out"), default=False)
+    variant = models.ForeignKey(
+        CampaignVariant,
+        verbose_name=_("variant"),
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(_("added"))
 
     class Meta:

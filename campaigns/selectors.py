@@ -18,9 +18,9 @@ from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignMember
+from campaigns.models import Campaign, CampaignMember, CampaignVariant
 from campaigns.segments import segment_customers
-from campaigns.services import campaign_rows, holdout_threshold, with_bucket
+from campaigns.services import campaign_rows, holdout_threshold, with_bucket, with_variant
 from loyalty.models import BonusTransaction, Dispute
 from notifications.models import DeliveryEvent, Notification, UnsubscribeFeedback
 from notifications.outbox.fanout import notify_many
@@ -76,6 +76,7 @@ class Forecast:
     first: datetime.datetime | None = None
     finish: datetime.datetime | None = None
     topic_inactive: bool = False
+    by_variant: dict[str, int] = field(default_factory=dict)  # variant label → customers with a message
 
 
 def forecast_recipients(campaign: Campaign, *, now: datetime.datetime):
@@ -91,21 +92,35 @@ def campaign_forecast(campaign: Campaign, *, now: datetime.datetime | None = Non
     forecast.members = segment_customers(campaign.segment.rules, now=now).count()
     recipients = forecast_recipients(campaign, now=now)
     start = max(campaign.starts_at or now, now)
-    report = notify_many(
-        customers=recipients,
-        topic=campaign.topic,
-        context={},
-        dedupe_prefix=f"forecast:{campaign.pk}",
-        now=now,
-        not_before=start,
-        deadline=campaign.deadline,
-        dry_run=True,
-    )
-    forecast.topic_inactive = report.topic_inactive
-    forecast.recipients = report.queued
-    forecast.suppressed = Counter(report.suppressed)
-    forecast.holdout = forecast.members - report.customers if not report.topic_inactive else 0
-    for (zone_name, rows), customers in report.plans.items():
+    variants = list(campaign.variants.all())
+    plans: Counter = Counter()
+    planned = 0
+    # Each variant planned on its own (its share of the recipients, its own start), as the launch does.
+    for variant in variants or [None]:
+        customers = recipients
+        delay = datetime.timedelta(0)
+        if variant is not None:
+            customers = with_variant(recipients, campaign.pk, variants).filter(variant_pk=variant.pk)
+            delay = datetime.timedelta(hours=variant.delay_hours)
+        report = notify_many(
+            customers=customers,
+            topic=campaign.topic,
+            context={},
+            dedupe_prefix=f"forecast:{campaign.pk}",
+            now=now,
+            not_before=start + delay,
+            deadline=campaign.deadline,
+            dry_run=True,
+        )
+        forecast.topic_inactive = report.topic_inactive
+        forecast.recipients += report.queued
+        forecast.suppressed.update(report.suppressed)
+        planned += report.customers
+        plans.update(report.plans)
+        if variant is not None:
+            forecast.by_variant[variant.label] = report.queued
+    forecast.holdout = forecast.members - planned if not forecast.topic_inactive else 0
+    for (zone_name, rows), customers in plans.items():
         zone = zoneinfo.ZoneInfo(zone_name)
         for channel, status, reason, send_at in rows:
             if status != Status.SCHEDULED:
@@ -195,12 +210,12 @@ def welch_difference(a: tuple[int, float, float], b: tuple[int, float, float], *
     return Difference(m1 - m2, m1 - m2 - z * error, m1 - m2 + z * error)
 
 
-def holdout_comparison(campaign: Campaign, *, days: int | None = None) -> Comparison | None:
-    """Purchases and spend per member in ``days`` after launch, recipients vs holdout: one grouped
-    query (each member's figures from the ledger by correlated subqueries, summed with their squares)."""
-    if not campaign.launched_at:
-        return None
-    days = days or campaign.report_days
+EMPTY_GROUP = {"n": 0, "p": 0, "pp": 0, "s": 0, "ss": 0}
+
+
+def _member_groups(campaign: Campaign, days: int) -> dict[tuple[bool, int | None], dict]:
+    """Per (held out, variant id): members, purchases and spend in ``days`` after launch with their
+    squares: one grouped query (each member's figures from the ledger by correlated subqueries)."""
     window = Q(
         account__customer_id=OuterRef("customer_id"),
         kind=BonusTransaction.Kind.ACCRUAL,
@@ -213,11 +228,11 @@ def holdout_comparison(campaign: Campaign, *, days: int | None = None) -> Compar
     spend = Coalesce(
         Subquery(sales.annotate(s=Sum("base_amount")).values("s")[:1], output_field=money), Value(Decimal(0))
     )
-    groups = {
-        row["holdout"]: row
+    return {
+        (row.pop("holdout"), row.pop("variant_id")): row
         for row in CampaignMember.objects.filter(campaign=campaign)
         .annotate(purchases=purchases, spend=spend)
-        .values("holdout")
+        .values("holdout", "variant_id")
         .annotate(
             n=Count("id"),
             p=Sum("purchases"),
@@ -227,14 +242,33 @@ def holdout_comparison(campaign: Campaign, *, days: int | None = None) -> Compar
         )
         .order_by()
     }
-    sent = groups.get(False, {"n": 0, "p": 0, "pp": 0, "s": 0, "ss": 0})
-    held = groups.get(True, {"n": 0, "p": 0, "pp": 0, "s": 0, "ss": 0})
 
-    def figures(row, total, squares):
-        return (row["n"], float(row[total] or 0), float(row[squares] or 0))
 
-    def mean(row, total):
-        return float(row[total] or 0) / row["n"] if row["n"] else 0.0
+def _summed(rows) -> dict:
+    total = dict(EMPTY_GROUP)
+    for row in rows:
+        for key in total:
+            total[key] += row[key] or 0
+    return total
+
+
+def _figures(row, total, squares):
+    return (row["n"], float(row[total] or 0), float(row[squares] or 0))
+
+
+def _mean(row, total):
+    return float(row[total] or 0) / row["n"] if row["n"] else 0.0
+
+
+def holdout_comparison(campaign: Campaign, *, days: int | None = None) -> Comparison | None:
+    """Purchases and spend per member in ``days`` after launch, recipients (every variant) vs holdout."""
+    if not campaign.launched_at:
+        return None
+    days = days or campaign.report_days
+    groups = _member_groups(campaign, days)
+    sent = _summed(row for (held, _variant), row in groups.items() if not held)
+    held = _summed(row for (held, _variant), row in groups.items() if held)
+    figures, mean = _figures, _mean
 
     return Comparison(
         days=days,
@@ -248,17 +282,81 @@ def holdout_comparison(campaign: Campaign, *, days: int | None = None) -> Compar
 
 
 @dataclass
+class VariantOutcome:
+    """One variant's purchases and spend per member, against the holdout and against the first variant."""
+
+    label: str
+    members: int
+    purchases: float
+    spend: float
+    purchases_vs_holdout: Difference | None
+    spend_vs_holdout: Difference | None
+    purchases_vs_first: Difference | None  # None for the first variant itself
+    spend_vs_first: Difference | None
+
+
+def variant_comparison(campaign: Campaign, *, days: int | None = None) -> list[VariantOutcome]:
+    """Each variant vs the holdout, and each variant after the first (B, C, …) vs the first (A):
+    the same grouped query and the same confidence interval as the holdout comparison."""
+    variants = list(campaign.variants.all())
+    if not campaign.launched_at or not variants:
+        return []
+    groups = _member_groups(campaign, days or campaign.report_days)
+    held = _summed(row for (is_held, _variant), row in groups.items() if is_held)
+    first = groups.get((False, variants[0].pk), EMPTY_GROUP)
+    outcomes = []
+    for index, variant in enumerate(variants):
+        row = groups.get((False, variant.pk), EMPTY_GROUP)
+        outcomes.append(
+            VariantOutcome(
+                label=variant.label,
+                members=row["n"],
+                purchases=_mean(row, "p"),
+                spend=_mean(row, "s"),
+                purchases_vs_holdout=welch_difference(_figures(row, "p", "pp"), _figures(held, "p", "pp")),
+                spend_vs_holdout=welch_difference(_figures(row, "s", "ss"), _figures(held, "s", "ss")),
+                purchases_vs_first=welch_difference(_figures(row, "p", "pp"), _figures(first, "p", "pp"))
+                if index
+                else None,
+                spend_vs_first=welch_difference(_figures(row, "s", "ss"), _figures(first, "s", "ss"))
+                if index
+                else None,
+            )
+        )
+    return outcomes
+
+
+@dataclass
 class Report:
     by_channel: dict[str, ChannelReport]
     unsubscribe_reasons: Counter  # (channel, reason label) → how many
     disputes: int
     comparison: Comparison | None
+    # Variant label → the same figures for its recipients only; empty without variants.
+    by_variant: dict[str, "Report"] = field(default_factory=dict)
+    variant_outcomes: list[VariantOutcome] = field(default_factory=list)
 
 
 def campaign_report(campaign: Campaign) -> Report:
     """Per channel: sent, delivered, opened, clicked (the rows), bounced (provider events),
-    unsubscribed (feedback left through a link in one of its messages); disputes of its gifts."""
-    rows = campaign_rows(campaign)
+    unsubscribed (feedback left through a link in one of its messages); disputes of its gifts.
+    With variants, the same for each variant's recipients, and each variant's outcome."""
+    report = _channel_report(campaign)
+    report.comparison = holdout_comparison(campaign)
+    for variant in campaign.variants.all():
+        report.by_variant[variant.label] = _channel_report(campaign, variant)
+    report.variant_outcomes = variant_comparison(campaign)
+    return report
+
+
+def _channel_report(campaign: Campaign, variant: CampaignVariant | None = None) -> Report:
+    prefix = Q(dedupe_key__startswith=f"{campaign.occasion_prefix}:")
+    customers = Q()
+    if variant is not None:
+        customers = Q(
+            customer_id__in=CampaignMember.objects.filter(campaign=campaign, variant=variant).values("customer_id")
+        )
+    rows = Notification.objects.filter(prefix, customers)
     by_channel: dict[str, ChannelReport] = {}
     for row in (
         rows.values("channel")
@@ -274,7 +372,7 @@ def campaign_report(campaign: Campaign) -> Report:
         by_channel[channel] = ChannelReport(**row)
     bounces = (
         DeliveryEvent.objects.filter(
-            notification__dedupe_key__startswith=f"{campaign.occasion_prefix}:",
+            notification__in=rows,
             event_type__in=["bounced", "rejected", "complained"],
         )
         .values_list("notification__channel")
@@ -283,22 +381,19 @@ def campaign_report(campaign: Campaign) -> Report:
     )
     for channel, count in bounces:
         by_channel.setdefault(channel, ChannelReport()).bounced = count
-    feedback = (
-        UnsubscribeFeedback.objects.filter(
-            Q(notification__dedupe_key__startswith=f"{campaign.occasion_prefix}:")
-            | Q(notification__isnull=True, campaign=str(campaign.pk))
-        )
-        .values_list("channel", "reason__label")
-        .annotate(n=Count("id"))
-        .order_by()
+    feedback = UnsubscribeFeedback.objects.filter(
+        Q(notification__dedupe_key__startswith=f"{campaign.occasion_prefix}:")
+        | Q(notification__isnull=True, campaign=str(campaign.pk))
     )
-    reasons: Counter = Counter()
-    for channel, label, count in feedback:
-        by_channel.setdefault(channel, ChannelReport()).unsubscribed += count
-        reasons[channel, label or ""] += count
     disputes = Dispute.objects.filter(
         transaction__source="campaign", transaction__idempotency_key__startswith=f"{campaign.occasion_prefix}:"
-    ).count()
-    return Report(
-        by_channel=by_channel, unsubscribe_reasons=reasons, disputes=disputes, comparison=holdout_comparison(campaign)
     )
+    if variant is not None:
+        members = CampaignMember.objects.filter(campaign=campaign, variant=variant).values("customer_id")
+        feedback = feedback.filter(customer_id__in=members)
+        disputes = disputes.filter(transaction__account__customer_id__in=members)
+    reasons: Counter = Counter()
+    for channel, label, count in feedback.values_list("channel", "reason__label").annotate(n=Count("id")).order_by():
+        by_channel.setdefault(channel, ChannelReport()).unsubscribed += count
+        reasons[channel, label or ""] += count
+    return Report(by_channel=by_channel, unsubscribe_reasons=reasons, disputes=disputes.count(), comparison=None)

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import CharField, Count, F, Value
+from django.db.models import BigIntegerField, Case, CharField, Count, F, Value, When
 from django.db.models.functions import MD5, Cast, Concat, Greatest, Substr
 from django.template import Context, Template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignMember
+from campaigns.models import Campaign, CampaignMember, CampaignVariant
 from campaigns.segments import segment_customers, validate_rules
 from config.celery import nudge
 from crm.models import Customer
@@ -59,46 +59,99 @@ def with_bucket(customers, campaign_id: int):
     return customers.annotate(holdout_bucket=Substr(MD5(key), 1, 4))
 
 
+def variant_bounds(variants) -> list[tuple[str, int]]:
+    """Each variant's upper bucket (four hex digits, exclusive) by its share, in label order; the
+    last one takes every bucket left (so shares that do not add up to 100 still cover everyone)."""
+    variants = list(variants)
+    bounds, total = [], 0
+    for variant in variants[:-1]:
+        total += variant.share_percent
+        bounds.append((f"{min(BUCKETS * total // 100, BUCKETS - 1):04x}", variant.pk))
+    return bounds
+
+
+def _variant_key(campaign_id: int) -> str:
+    # Its own salt, so the variant does not follow the holdout's bucket.
+    return f"{campaign_id}:variant:"
+
+
+def variant_of(*, campaign_id: int, customer_id: int, variants) -> int | None:
+    """The variant (its id) the database gives a recipient (``with_variant``), chosen by a stable hash."""
+    variants = list(variants)
+    if not variants:
+        return None
+    bucket = hashlib.md5(f"{_variant_key(campaign_id)}{customer_id}".encode()).hexdigest()[:4]
+    for bound, pk in variant_bounds(variants):
+        if bucket < bound:
+            return pk
+    return variants[-1].pk
+
+
+def with_variant(customers, campaign_id: int, variants):
+    """The customers with ``variant_pk``: their variant's id by md5("<campaign>:variant:<customer>")
+    (None when the campaign has no variants)."""
+    variants = list(variants)
+    if not variants:
+        return customers.annotate(variant_pk=Cast(Value(None), output_field=BigIntegerField()))
+    key = Concat(Value(_variant_key(campaign_id)), Cast("pk", CharField()), output_field=CharField())
+    customers = customers.annotate(variant_bucket=Substr(MD5(key), 1, 4))
+    whens = [When(variant_bucket__lt=bound, then=Value(pk)) for bound, pk in variant_bounds(variants)]
+    return customers.annotate(variant_pk=Case(*whens, default=Value(variants[-1].pk), output_field=BigIntegerField()))
+
+
 def campaign_rows(campaign: Campaign):
     """The campaign's outbox rows (one indexed prefix range of dedupe keys)."""
     return Notification.objects.filter(dedupe_key__startswith=f"{campaign.occasion_prefix}:")
 
 
-def campaign_context(campaign: Campaign) -> dict:
-    """What each outbox row carries: the campaign's id (reports, unsubscribe attribution) and its text."""
+def campaign_context(campaign: Campaign, variant: CampaignVariant | None = None) -> dict:
+    """What each outbox row carries: the campaign's id (reports, unsubscribe attribution) and its text;
+    for a variant, its label and its own text per channel × language over the campaign's."""
     content: dict[str, dict[str, list[str]]] = {}
-    for item in campaign.contents.all():
-        content.setdefault(item.channel, {})[item.language] = [item.subject, item.body]
-    return {"campaign": campaign.pk, "content": content}
+    items = sorted(campaign.contents.all(), key=lambda item: item.variant_id is not None)
+    for item in items:
+        if item.variant_id is None or (variant is not None and item.variant_id == variant.pk):
+            content.setdefault(item.channel, {})[item.language] = [item.subject, item.body]
+    context = {"campaign": campaign.pk, "content": content}
+    if variant is not None:
+        context["variant"] = variant.label
+    return context
 
 
-def recipients_of(campaign: Campaign):
-    """The customers a launched campaign sends to: its members outside the holdout."""
-    return Customer.objects.filter(campaign_memberships__campaign_id=campaign.pk, campaign_memberships__holdout=False)
+def recipients_of(campaign: Campaign, variant: CampaignVariant | None = None):
+    """The customers a launched campaign sends to: its members outside the holdout (of one variant)."""
+    filters = {"campaign_memberships__campaign_id": campaign.pk, "campaign_memberships__holdout": False}
+    if variant is not None:
+        filters["campaign_memberships__variant_id"] = variant.pk
+    return Customer.objects.filter(**filters)
 
 
-def _members_insert(campaign: Campaign, *, now: datetime.datetime) -> None:
+def _members_insert(campaign: Campaign, variants: list[CampaignVariant], *, now: datetime.datetime) -> None:
     """Every customer of the segment now, as a member, held out or not: one INSERT … SELECT."""
+    customers = with_bucket(segment_customers(campaign.segment.rules, now=now), campaign.pk)
     members = (
-        with_bucket(segment_customers(campaign.segment.rules, now=now), campaign.pk)
+        with_variant(customers, campaign.pk, variants)
         .annotate(member_id=F("pk"))
-        .values_list("member_id", "holdout_bucket")
+        .values_list("member_id", "holdout_bucket", "variant_pk")
         .order_by()
     )
     sql, params = members.query.sql_with_params()
+    threshold = holdout_threshold(campaign.holdout_percent)
     table = connection.ops.quote_name(CampaignMember._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             # Columns by the names the members' query gives them; "WHERE true" keeps SQLite's parser
             # from reading ON CONFLICT as part of the SELECT (its documented ambiguity).
-            f"INSERT INTO {table} (campaign_id, customer_id, holdout, created_at) "
-            f"SELECT %s, member.member_id, member.holdout_bucket < %s, %s FROM ({sql}) AS member WHERE true "
+            f"INSERT INTO {table} (campaign_id, customer_id, holdout, variant_id, created_at) "
+            "SELECT %s, member.member_id, member.holdout_bucket < %s, "
+            "CASE WHEN member.holdout_bucket < %s THEN NULL ELSE member.variant_pk END, %s "
+            f"FROM ({sql}) AS member WHERE true "
             "ON CONFLICT DO NOTHING",
-            [campaign.pk, holdout_threshold(campaign.holdout_percent), now, *params],
+            [campaign.pk, threshold, threshold, now, *params],
         )
 
 
-def _check_launchable(campaign: Campaign, now: datetime.datetime) -> None:
+def _check_launchable(campaign: Campaign, variants: list[CampaignVariant], now: datetime.datetime) -> None:
     if campaign.status != Campaign.Status.DRAFT:
         raise CampaignError(
             _("Only a draft campaign can be launched; this one is %(status)s.")
@@ -108,6 +161,14 @@ def _check_launchable(campaign: Campaign, now: datetime.datetime) -> None:
         raise CampaignError(_("The deadline has to be after the start."))
     if not campaign.contents.exists():
         raise CampaignError(_("Write the content for at least one channel first."))
+    if len(variants) == 1:
+        raise CampaignError(_("An A/B test needs at least two variants (or none)."))
+    if variants and sum(variant.share_percent for variant in variants) != 100:
+        raise CampaignError(_("The variants' shares have to add up to 100%."))
+    start = max(campaign.starts_at or now, now)
+    late = [v.label for v in variants if start + datetime.timedelta(hours=v.delay_hours) >= campaign.deadline]
+    if late:
+        raise CampaignError(_("Variant %(labels)s would be held back past the deadline.") % {"labels": ", ".join(late)})
     try:
         validate_rules(campaign.segment.rules)
     except ValidationError as error:
@@ -126,18 +187,25 @@ def campaign_launch(*, campaign: Campaign, now: datetime.datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().select_related("segment", "topic").get(pk=campaign.pk)
-        _check_launchable(campaign, now)
-        _members_insert(campaign, now=now)
+        variants = list(campaign.variants.all())  # label order: A first
+        _check_launchable(campaign, variants, now)
+        _members_insert(campaign, variants, now=now)
         start = max(campaign.starts_at or now, now)
-        report = notify_many(
-            customers=recipients_of(campaign),
-            topic=campaign.topic,
-            context=campaign_context(campaign),
-            dedupe_prefix=campaign.occasion_prefix,
-            now=now,
-            not_before=start,
-            deadline=campaign.deadline,
-        )
+        report = FanOut()
+        # One fan-out per variant (its rows carry its own text and start): a constant number of
+        # queries per variant, whatever the segment's size.
+        for variant in variants or [None]:
+            delay = datetime.timedelta(hours=variant.delay_hours if variant else 0)
+            part = notify_many(
+                customers=recipients_of(campaign, variant),
+                topic=campaign.topic,
+                context=campaign_context(campaign, variant),
+                dedupe_prefix=campaign.occasion_prefix,
+                now=now,
+                not_before=start + delay,
+                deadline=campaign.deadline,
+            )
+            _fanout_add(report, part)
         counts = dict(
             CampaignMember.objects.filter(campaign=campaign)
             .values_list("holdout")
@@ -152,6 +220,16 @@ def campaign_launch(*, campaign: Campaign, now: datetime.datetime | None = None)
             campaign_id = campaign.pk
             transaction.on_commit(lambda: _gift_nudge(campaign_id, 0), robust=True)
     return report
+
+
+def _fanout_add(total: FanOut, part: FanOut) -> None:
+    total.customers += part.customers
+    total.queued += part.queued
+    total.suppressed.update(part.suppressed)
+    total.already_present += part.already_present
+    total.rows_written += part.rows_written
+    total.topic_inactive = total.topic_inactive or part.topic_inactive
+    total.plans.update(part.plans)
 
 
 GIFT_TASK = "campaigns.tasks.campaign_gifts_task"
@@ -253,11 +331,14 @@ def campaign_finish_if_done(*, campaign: Campaign) -> bool:
     return bool(finished)
 
 
-def campaign_test_send(*, campaign: Campaign, email: str, language: str, first_name: str = "") -> None:
+def campaign_test_send(
+    *, campaign: Campaign, email: str, language: str, first_name: str = "", variant: CampaignVariant | None = None
+) -> None:
     """Send the campaign's content to a staff address at once, as a customer would read it in
     ``language``: the e-mail rendered in full (brand, contacts, unsubscribe), the other channels'
-    texts after it. Nothing is written to the outbox: a test is not counted anywhere."""
-    context = campaign_context(campaign)
+    texts after it (a variant's own text where it has one). Nothing is written to the outbox: a test
+    is not counted anywhere."""
+    context = campaign_context(campaign, variant)
     stand_in = Customer(first_name=first_name, email=email, language=language)
     subject, parts = campaign.name, []
     for channel in sorted(context["content"], key=lambda c: c != Channel.EMAIL):

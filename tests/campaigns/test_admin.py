@@ -50,6 +50,8 @@ def test_marketing_writes_a_campaign_with_content_per_channel_and_language(marke
         "report_days": "14",
         "contents-TOTAL_FORMS": "2",
         "contents-INITIAL_FORMS": "0",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
         "contents-0-channel": "sms",
         "contents-0-language": "en",
         "contents-0-body": "Boots are in. Details by e-mail.",
