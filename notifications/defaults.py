@@ -614,3 +614,19 @@ def install_translations(topic_model, template_model, *, languages=None) -> int:
                 )
     template_model.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def install_written_translations(topic_model, template_model, translated: dict, *, channels=("email", "sms")) -> None:
+    """Create templates translated by hand in a migration (``{code: {language: (subject, e-mail body,
+    SMS body)}}``) on ``channels``; a letter takes the e-mail's text. Rows that exist stay as edited."""
+    for code, languages in translated.items():
+        topic = topic_model.objects.get(code=code)
+        for language, (subject, email_body, sms_body) in languages.items():
+            for channel in channels:
+                body = sms_body if channel == "sms" else email_body
+                template_model.objects.get_or_create(
+                    topic=topic,
+                    channel=channel,
+                    language=language,
+                    defaults={"subject": "" if channel == "sms" else subject, "body": body},
+                )

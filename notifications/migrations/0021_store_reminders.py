@@ -68,20 +68,12 @@ TRANSLATED = {
 
 def install(apps, schema_editor):
     from notifications.defaults import install as install_defaults
+    from notifications.defaults import install_written_translations
 
     topic_model = apps.get_model("notifications", "Topic")
     template_model = apps.get_model("notifications", "MessageTemplate")
     install_defaults(topic_model, template_model)
-    for code, languages in TRANSLATED.items():
-        topic = topic_model.objects.get(code=code)
-        for language, (subject, email_body, sms_body) in languages.items():
-            for channel, body in (("email", email_body), ("sms", sms_body)):
-                template_model.objects.get_or_create(
-                    topic=topic,
-                    channel=channel,
-                    language=language,
-                    defaults={"subject": subject if channel == "email" else "", "body": body},
-                )
+    install_written_translations(topic_model, template_model, TRANSLATED)
 
 
 class Migration(migrations.Migration):
