@@ -9,12 +9,15 @@ segment" page is added here too: ``SurveyAdmin`` is registered again as a subcla
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -325,7 +328,7 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_select_related = ["topic", "segment"]
     search_fields = ["name"]
     inlines = [CampaignVariantInline, CampaignContentInline]
-    readonly_fields = ["status", "launched_at", "recipients", "holdout"]
+    readonly_fields = ["status", "launched_at", "recipients", "holdout", "languages"]
     fields = [
         "name",
         "topic",
@@ -335,7 +338,33 @@ class CampaignAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ("holdout_percent", "report_days"),
         "status",
         ("launched_at", "recipients", "holdout"),
+        "languages",
     ]
+
+    @admin.display(description=_("languages"))
+    def languages(self, obj):
+        """Per channel, the languages with their own text and the ones that read another's instead
+        (the default language's, else the first there is: as rendering falls back)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        written: dict[str, set[str]] = {}
+        for channel, language in obj.contents.filter(variant__isnull=True).values_list("channel", "language"):
+            written.setdefault(channel, set()).add(language)
+        if not written:
+            return gettext("No text yet: add it per channel and language below.")
+        channels, names = dict(Channel.choices), dict(Language.choices)
+        lines = []
+        for channel, languages in sorted(written.items()):
+            fallback = settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in languages else sorted(languages)[0]
+            missing = [names[code] for code in Language.values if code not in languages]
+            line = f"{channels.get(channel, channel)}: {', '.join(str(names[code]) for code in sorted(languages))}"
+            if missing:
+                line += " · " + gettext("%(languages)s read the %(fallback)s text") % {
+                    "languages": ", ".join(str(name) for name in missing),
+                    "fallback": names[fallback],
+                }
+            lines.append(line)
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

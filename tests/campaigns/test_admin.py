@@ -127,3 +127,13 @@ def _permissions(*codenames):
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(content_type__app_label="campaigns", codename__in=codenames)
+
+
+def test_the_campaign_page_says_which_languages_read_another_languages_text(marketer, campaign_factory):
+    campaign = campaign_factory()  # SMS and e-mail in English and Estonian
+    page = marketer.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "e-mail: English, Estonian · Finnish, Russian, Swedish read the English text" in page
+    assert "SMS: English, Estonian · Finnish, Russian, Swedish read the English text" in page
+    campaign.contents.filter(language="en").delete()
+    page = marketer.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "SMS: Estonian · English, Finnish, Russian, Swedish read the Estonian text" in page
