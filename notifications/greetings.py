@@ -9,6 +9,7 @@ by the customer and the year, so running the job again (or every hour of the day
 """
 
 import datetime
+from functools import lru_cache
 
 import holidays
 from django.conf import settings
@@ -44,8 +45,12 @@ def birthday_greetings_send(*, now: datetime.datetime | None = None) -> int:
     return greeted
 
 
+@lru_cache(maxsize=256)
 def holiday_names(country: str, day: datetime.date, language: str) -> list[str]:
-    """The holidays of ``country`` on ``day`` as the calendar names them in ``language`` (English if it has not)."""
+    """The holidays of ``country`` on ``day`` as the calendar names them in ``language`` (English if it has not).
+
+    A pure function of its arguments, asked for each zone, greeting and language of an hourly run:
+    each calendar is built once per process. Treat the list as read-only."""
     calendar = holidays.country_holidays(country, years=day.year)
     wanted = CALENDAR_LANGUAGE.get(language, "en_US")
     if wanted not in calendar.supported_languages:

@@ -9,7 +9,7 @@ import datetime
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Q
 
 from crm.models import Customer
 from notifications.models import Notification, Preference, Topic, occasion_of
@@ -35,22 +35,6 @@ def weekly_cap(channel: str, preference: Preference | None) -> int | None:
     caps = {**settings.NOTIFICATION_DEFAULT_MAX_PER_WEEK, **((preference.max_per_week or {}) if preference else {})}
     value = caps.get(channel)
     return None if value is None else int(value)
-
-
-def recent_counted_sends(
-    customer_ids, *, now: datetime.datetime
-) -> dict[tuple[int, str], tuple[int, datetime.datetime]]:
-    """(customer, channel) → (how many capped messages went out in the last 7 days, the oldest)."""
-    rows = (
-        Notification.objects.filter(
-            customer_id__in=list(customer_ids),
-            topic__counts_against_cap=True,
-            sent_at__gt=now - datetime.timedelta(days=7),
-        )
-        .values("customer_id", "channel")
-        .annotate(count=Count("id"), oldest=Min("sent_at"))
-    )
-    return {(row["customer_id"], row["channel"]): (row["count"], row["oldest"]) for row in rows}
 
 
 def contact_cap(preference: Preference | None) -> int:
