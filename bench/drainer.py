@@ -19,7 +19,10 @@ if __name__ == "__main__":
     import django
 
     django.setup()
+    from config.celery import warm_up
     from notifications.delivery.dispatch import drain
+
+    warm_up()  # as a Celery worker does when it starts
 
     print("ready", flush=True)
     sys.stdin.readline()

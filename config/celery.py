@@ -4,6 +4,7 @@ import logging
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +33,15 @@ def nudge(task_name: str, *args) -> bool:
         logger.warning("broker unavailable; %s left for beat to pick up", task_name, exc_info=True)
         return False
     return True
+
+
+@worker_init.connect
+def warm_up(**kwargs) -> None:
+    """What a worker loads once before its first task (before forking its pool, which inherits it).
+
+    The message links are reversed through the URLconf, whose first use imports every app's views
+    and the API (a few hundred milliseconds): paid here, not by the first batch of messages.
+    """
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 - imports the URLconf and builds what reverse() reads

@@ -323,6 +323,12 @@ NOTIFICATION_CONTACT_MIN_SPACING_HOURS = env.float("NOTIFICATION_CONTACT_MIN_SPA
 NOTIFICATION_CONTACT_MAX_PER_WEEK = env.int("NOTIFICATION_CONTACT_MAX_PER_WEEK", default=4)
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)  # rows per claim, and per batch re-check
+# A drainer whose batches go quickly (a provider that answers at once) claims more rows at a time,
+# as many as it delivers in NOTIFICATION_BATCH_SECONDS, up to NOTIFICATION_BATCH_MAX: each batch
+# costs a fixed number of queries, so bigger batches are cheaper per message. A slow provider
+# keeps NOTIFICATION_BATCH_SIZE, so a backlog still spreads over every drainer.
+NOTIFICATION_BATCH_MAX = env.int("NOTIFICATION_BATCH_MAX", default=1000)
+NOTIFICATION_BATCH_SECONDS = env.float("NOTIFICATION_BATCH_SECONDS", default=0.5)
 # While a slow provider is being called, outcomes are written at least this often (a crash
 # re-sends at most this much, under the same idempotency keys).
 NOTIFICATION_RECORD_SECONDS = env.float("NOTIFICATION_RECORD_SECONDS", default=1.0)

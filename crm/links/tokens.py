@@ -42,10 +42,12 @@ MAX_AGE = {
 }
 
 FORMAT = 1  # the token's first byte; a later layout gets a new number and both are read for a while
+HEADER = bytes([FORMAT])
 
 # A field is one byte, (its key's index here << 2) | its type, then its value. Append new keys at
 # the end, never reorder or remove one: tokens already sent name their keys by index.
 KEYS = ("c", "v", "t", "ch", "n", "tx", "s", "r")
+_INDEX = {key: index for index, key in enumerate(KEYS)}
 _INT, _STR, _UUID = 0, 1, 2
 
 
@@ -78,9 +80,8 @@ def make_token(purpose: str, **data) -> str:
     if purpose not in MAX_AGE:
         raise ValueError(f"unknown token purpose {purpose!r}")
     plain = int(time.time()).to_bytes(4, "big") + _encode(data)
-    header = bytes([FORMAT])
-    sealed = _cipher(settings.SECRET_KEY).encrypt(plain, _associated(purpose, header))
-    return base64.urlsafe_b64encode(header + sealed).rstrip(b"=").decode("ascii")
+    sealed = _cipher(settings.SECRET_KEY).encrypt(plain, _associated(purpose, HEADER))
+    return base64.urlsafe_b64encode(HEADER + sealed).rstrip(b"=").decode("ascii")
 
 
 def read_token(purpose: str, token: str) -> dict | None:
@@ -133,6 +134,8 @@ def _cipher(secret: str) -> AESSIV:
 
 
 def _varint(number: int) -> bytes:
+    if number < 0x80:
+        return bytes((number,))
     out = bytearray()
     while True:
         byte, number = number & 0x7F, number >> 7
@@ -144,14 +147,20 @@ def _varint(number: int) -> bytes:
 def _encode(data: dict) -> bytes:
     out = bytearray()
     for key, value in data.items():
-        index = KEYS.index(key)  # ValueError for a key the format does not know
+        index = _INDEX.get(key)
+        if index is None:
+            raise ValueError(f"token field {key!r}: not a field the format knows")
         if isinstance(value, uuid.UUID):
-            out += bytes([index << 2 | _UUID]) + value.bytes
+            out.append(index << 2 | _UUID)
+            out += value.bytes
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            out += bytes([index << 2 | _INT]) + _varint(value)
+            out.append(index << 2 | _INT)
+            out += _varint(value)
         elif isinstance(value, str):
             encoded = value.encode()
-            out += bytes([index << 2 | _STR]) + _varint(len(encoded)) + encoded
+            out.append(index << 2 | _STR)
+            out += _varint(len(encoded))
+            out += encoded
         else:
             raise ValueError(f"token field {key}={value!r}: only non-negative ints, strings and UUIDs")
     return bytes(out)

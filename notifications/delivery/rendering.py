@@ -115,10 +115,6 @@ def counted(context: dict) -> dict:
     return phrases
 
 
-def _in_language(language: str):
-    return nullcontext() if translation.get_language() == language else translation.override(language)
-
-
 def content_template(notification: Notification, language: str) -> MessageTemplate | None:
     """The row's own text (a campaign's, carried in its context as ``content``: channel → language →
     [subject, body]) in ``language``, else the default language, else any language it has."""
@@ -132,6 +128,24 @@ def content_template(notification: Notification, language: str) -> MessageTempla
                 topic_id=notification.topic_id, channel=channel, language=language, subject=subject, body=body
             )
     return None
+
+
+@lru_cache(maxsize=32)
+def _phrases(language: str) -> dict[str, str]:
+    """The footer's and the channels' fixed phrases in ``language`` (looked up once per process)."""
+    with translation.override(language):
+        return {
+            "contact": _("%(brand)s · %(phone)s · %(email)s"),
+            "offer": _("See the offer as it is now: %(url)s"),
+            "stop": _("Stop these messages or choose fewer: %(url)s"),
+            "choices": _("All your choices: %(url)s"),
+            "why": _("Why am I getting this? %(url)s"),
+            "reply_stop": _("Reply STOP to stop these messages."),
+            "letters": _("No more letters? Write to %(address)s or choose at %(url)s"),
+            "info": _("Info %(phone)s"),
+            "sms_stop": _("STOP to %(sender)s to opt out"),
+            "sms_why": _("Why: %(url)s"),
+        }
 
 
 @lru_cache(maxsize=512)
@@ -165,10 +179,11 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
         context["survey_url"] = token_url("survey", token)
     # The dispatcher renders a batch language by language under one override; switch only when needed.
     switch = translation.get_language() != language
+    phrases = _phrases(language)
     with translation.override(language) if switch else nullcontext():
         # The template's words and counts in its own language (the default language's template
         # stands in for a missing translation); the footer below in the customer's.
-        with _in_language(template.language):
+        with nullcontext() if template.language == language else translation.override(template.language):
             context.update(counted(context))
             if notification.context.get("events"):
                 # A coalesced message lists its events, each with its own "that wasn't me" link.
@@ -184,7 +199,7 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 ]
             body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
             subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
-        contact = _("%(brand)s · %(phone)s · %(email)s") % {
+        contact = phrases["contact"] % {
             "brand": sender.name,
             "phone": sender.support_phone,
             "email": sender.contact_email,
@@ -198,19 +213,15 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 [
                     body,
                     *(
-                        [_("See the offer as it is now: %(url)s") % {"url": context["offer_url"]}]
+                        [phrases["offer"] % {"url": context["offer_url"]}]
                         if context["offer_url"] and context["offer_url"] not in body  # unless the text has it
                         else []
                     ),
                     "—",
                     contact,
-                    _("Stop these messages or choose fewer: %(url)s") % {"url": page_url},
-                    _("All your choices: %(url)s") % {"url": context["preferences_url"]},
-                    *(
-                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
-                        if context["why_url"]
-                        else []
-                    ),
+                    phrases["stop"] % {"url": page_url},
+                    phrases["choices"] % {"url": context["preferences_url"]},
+                    *([phrases["why"] % {"url": context["why_url"]}] if context["why_url"] else []),
                 ]
             )
             message.headers = {
@@ -224,12 +235,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 [
                     f"{sender.name}: {body}",
                     contact,
-                    _("Reply STOP to stop these messages."),
-                    *(
-                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
-                        if context["why_url"]
-                        else []
-                    ),
+                    phrases["reply_stop"],
+                    *([phrases["why"] % {"url": context["why_url"]}] if context["why_url"] else []),
                 ]
             )
         elif notification.channel == Channel.POSTAL:
@@ -239,13 +246,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                 [
                     body,
                     contact,
-                    _("No more letters? Write to %(address)s or choose at %(url)s")
-                    % {"address": sender.postal_optout_address, "url": context["preferences_url"]},
-                    *(
-                        [_("Why am I getting this? %(url)s") % {"url": context["why_url"]}]
-                        if context["why_url"]
-                        else []
-                    ),
+                    phrases["letters"] % {"address": sender.postal_optout_address, "url": context["preferences_url"]},
+                    *([phrases["why"] % {"url": context["why_url"]}] if context["why_url"] else []),
                 ]
             )
         elif notification.channel == Channel.SMS:
@@ -253,11 +255,11 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
             if sender.name not in body:
                 message.body = f"{sender.name}: {body}"
             if sender.support_phone not in message.body:
-                message.body += " " + _("Info %(phone)s") % {"phone": sender.support_phone}
+                message.body += " " + phrases["info"] % {"phone": sender.support_phone}
             if notification.topic.is_marketing:
-                message.body += " " + _("STOP to %(sender)s to opt out") % {"sender": sender.sms_sender_id}
+                message.body += " " + phrases["sms_stop"] % {"sender": sender.sms_sender_id}
                 # The "why" link when it fits in the segments the message takes anyway.
-                with_link = f"{message.body} {_('Why: %(url)s') % {'url': context['why_url']}}"
+                with_link = f"{message.body} {phrases['sms_why'] % {'url': context['why_url']}}"
                 if sms_segments(with_link)[1] <= sms_segments(message.body)[1]:
                     message.body = with_link
         if notification.channel == Channel.EMAIL:

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
 from notifications.models import Notification
@@ -125,45 +126,47 @@ def _joined_detail(old: str, new: str) -> str:
     return ("; ".join(filter(None, [old, new])))[-255:]
 
 
-def _value(outcome: Outcome, column: str):
-    value = getattr(outcome, column)
-    if column == "detail":
-        return value or ""
-    if column in ("subject", "provider_message_id") and value is not None:
-        return value[:255]
-    if column == "context" and value is not None:
-        return json.dumps(value)
-    return value
-
-
 def record(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:
     """Write the outcomes of a batch; returns the ids recorded (the others lost their lease).
 
-    On PostgreSQL one statement whatever the batch size: the values travel as one array per
-    column (``unnest``), so the statement text never changes and the driver prepares it once.
+    On PostgreSQL one statement whatever the batch size: the outcomes travel as one JSON document
+    (``jsonb_to_recordset``), which Python encodes in C; the statement text never changes.
     """
     if not outcomes:
         return set()
     if connection.vendor != "postgresql":
         return _record_one_by_one(outcomes, now=now)
-    arrays = [[outcome.id for outcome in outcomes], [outcome.token for outcome in outcomes]]
-    arrays += [[_value(outcome, column) for outcome in outcomes] for column, _kind, _keep in COLUMNS]
-    unnest = ", ".join(f"%s::{kind}[]" for kind in ["bigint", "integer", *(kind for _column, kind, _keep in COLUMNS)])
-    assignments = ", ".join(
+    document = json.dumps([_row(outcome) for outcome in outcomes], cls=DjangoJSONEncoder, separators=(",", ":"))
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL, [now, document, Status.SENDING])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _row(outcome: Outcome) -> dict:
+    """One outcome as the JSON object RECORD_SQL reads (a missing key reads as NULL: keep the value)."""
+    row = {"id": outcome.id, "token": outcome.token, "status": outcome.status, "reason": outcome.reason}
+    row["detail"] = outcome.detail or ""
+    for column in OPTIONAL:
+        value = getattr(outcome, column)
+        if value is not None:
+            row[column] = value[:255] if column in ("subject", "provider_message_id") else value
+    return row
+
+
+OPTIONAL = [column for column, _kind, keep in COLUMNS if keep]
+RECORD_SQL = (
+    f"UPDATE {TABLE} AS n SET "
+    + ", ".join(
         DETAIL_SQL
         if column == "detail"
         else (f"{column} = COALESCE(v.{column}, n.{column})" if keep else f"{column} = v.{column}")
         for column, _kind, keep in COLUMNS
     )
-    names = ", ".join(column for column, _kind, _keep in COLUMNS)
-    sql = (
-        f"UPDATE {TABLE} AS n SET {assignments}, lease_until = NULL, updated_at = %s "
-        f"FROM unnest({unnest}) AS v(id, token, {names}) "
-        "WHERE n.id = v.id AND n.status = %s AND n.attempts = v.token RETURNING n.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *arrays, Status.SENDING])
-        return {pk for (pk,) in cursor.fetchall()}
+    + ", lease_until = NULL, updated_at = %s "
+    + "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, token integer, "
+    + ", ".join(f"{column} {kind}" for column, kind, _keep in COLUMNS)
+    + ") WHERE n.id = v.id AND n.status = %s AND n.attempts = v.token RETURNING n.id"
+)
 
 
 def _record_one_by_one(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:

@@ -61,7 +61,7 @@ def suppressed_contacts(customers) -> set[tuple[str, str]]:
     rows = ContactSuppression.objects.filter(
         Q(channel=Channel.EMAIL, address__in=emails) | Q(channel=Channel.SMS, address__in=phones)
     ).values_list("channel", "address")
-    return set(rows)
+    return set(rows.order_by())
 
 
 @dataclass(frozen=True)

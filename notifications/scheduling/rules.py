@@ -122,11 +122,17 @@ class ContactLog:
 
     def __init__(self, customer_ids, *, now: datetime.datetime):
         self.sends: dict[int, list[tuple[datetime.datetime, str, str]]] = defaultdict(list)
-        rows = Notification.objects.filter(
-            customer_id__in=list(customer_ids),
-            topic__counts_against_cap=True,
-            sent_at__gt=now - WEEK,
-        ).values_list("customer_id", "sent_at", "channel", "dedupe_key")
+        if not customer_ids:
+            return
+        rows = (
+            Notification.objects.filter(
+                customer_id__in=list(customer_ids),
+                topic__counts_against_cap=True,
+                sent_at__gt=now - WEEK,
+            )
+            .order_by()
+            .values_list("customer_id", "sent_at", "channel", "dedupe_key")
+        )
         for customer_id, sent_at, channel, dedupe_key in rows:
             self.sends[customer_id].append((sent_at, channel, occasion_of(dedupe_key)))
         for sends in self.sends.values():

@@ -162,7 +162,7 @@ def test_a_batch_with_contact_rules_takes_a_constant_number_of_queries(customer_
         due_notification(customer, "promotion", context={"text": "y"}, dedupe_key=f"q-{customer.pk}-b:email")
     Topic.objects.filter(code="promotion").update(urgency="timely")
     claims = outbox.claim(now=timezone.now(), limit=120)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         result = dispatch.deliver(claims)
     assert result == {"sent": 60, "deferred": 60}  # the second of each pair waits for the spacing
     assert set(Notification.objects.filter(status="deferred").values_list("reason", flat=True)) == {"spacing"}

@@ -54,7 +54,7 @@ def test_stale_offers_are_not_sent_and_say_why(shopper, store_factory, django_as
     time_machine.shift(datetime.timedelta(minutes=5))
     purchase(shopper, store=store_factory(), amount="10")  # after the come-back offer was planned
     claims = outbox.claim(now=timezone.now(), limit=50)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         outcome = dispatch.deliver(claims)
     assert outcome["cancelled"] == 5  # the purchase's own bonus message is sent as well
     by_name = {
