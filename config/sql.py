@@ -1,6 +1,9 @@
 """Raw-SQL helpers for the few hot paths whose statements the ORM cannot chain or make conditional."""
 
+import json
+
 from django.db import connection
+from django.db.models import Lookup
 
 
 def insert_parts(obj) -> tuple[list, list[str], list]:
@@ -63,3 +66,27 @@ def insert_many_unless_present(objs: list) -> None:
             f"INSERT INTO {table} ({columns(fields)}) VALUES {rows} ON CONFLICT DO NOTHING",
             [value for _fields, _marks, values in parts for value in values],
         )
+
+
+class AnyOf(Lookup):
+    """``field__any=values``: what ``__in`` selects, with the values as one array parameter.
+
+    ``__in`` writes a placeholder per value: for the thousand ids of a dispatch batch, building,
+    quoting and parsing that statement costs several times the query itself. ``= ANY(%s)`` sends
+    one array (on SQLite, one JSON list). The values must already be the column's type (ints for
+    keys, strings for text); they are not converted one by one.
+    """
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(self.rhs)]

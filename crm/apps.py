@@ -23,6 +23,15 @@ class CrmConfig(AppConfig):
         register_crm_sources()
         register_crm_panels()
 
+        from django.db.models import Field, ForeignObject
+
+        from config.sql import AnyOf
+
+        # field__any=[...]: one array parameter instead of a placeholder per value (foreign keys keep
+        # their own list of lookups).
+        Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)
+
         # An operator class is written after its index expression, not inside its parentheses
         # (crm.models.PrefixSearchIndex): what django.contrib.postgres registers when installed.
         IndexExpression.register_wrappers(OrderBy, OpClass, Collate)

@@ -55,7 +55,7 @@ class ConsentBook:
 
     @classmethod
     def for_customers(cls, customer_ids) -> "ConsentBook":
-        events = ConsentEvent.objects.filter(customer_id__in=list(customer_ids)).select_related("topic")
+        events = ConsentEvent.objects.filter(customer_id__any=list(customer_ids)).select_related("topic")
         return cls(list(events.order_by(*NEWEST)))
 
     def with_events(self, events: list[ConsentEvent]) -> "ConsentBook":

@@ -141,7 +141,7 @@ class _Batch:
 
     def __init__(self, rows: list[Notification], now: datetime.datetime):
         customer_ids = {row.customer_id for row in rows}
-        preferences = Preference.objects.filter(customer_id__in=customer_ids).order_by()
+        preferences = Preference.objects.filter(customer_id__any=customer_ids).order_by()
         self.preferences = {p.customer_id: p for p in preferences}
         self.book = ConsentBook.for_customers(customer_ids)
         self.suppressed = suppressed_contacts({row.customer_id: row.customer for row in rows}.values())
@@ -161,7 +161,7 @@ class _Batch:
         if self._siblings is None:
             keys = [key for r in self._rows for key in occasion_keys(r.occasion)]
             self._siblings = defaultdict(set)
-            for pk, key, channel in Notification.objects.filter(dedupe_key__in=keys).values_list(
+            for pk, key, channel in Notification.objects.filter(dedupe_key__any=keys).values_list(
                 "pk", "dedupe_key", "channel"
             ):
                 self._siblings[occasion_of(key)].add((pk, channel))
@@ -292,7 +292,9 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     except RenderError as exc:
         return done(Status.SUPPRESSED, exc.reason, detail=exc.detail)
     batch.count_send(row, channel, now)
-    return message, done(Status.SENT, context=context, subject=message.subject, body=message.body)
+    # The context is written back only where the freshness check renewed it (a big JSON otherwise rewritten).
+    renewed = context if topic.freshness_check else None
+    return message, done(Status.SENT, context=renewed, subject=message.subject, body=message.body)
 
 
 def _language(row: Notification, batch: _Batch) -> str:
@@ -327,13 +329,13 @@ def _deliver(claims: list[Claim], *, now: datetime.datetime) -> dict[str, int]:
     tokens = {claim.id: claim.token for claim in claims}
     # The rows, then their customers: two look-ups by primary key (a join lets the planner hash the
     # whole customer table). Not the history columns (a claimed row has none yet).
-    rows = list(Notification.objects.filter(pk__in=tokens).order_by().only(*SEND_FIELDS))
+    rows = list(Notification.objects.filter(pk__any=tokens).order_by().only(*SEND_FIELDS))
     # Still ours: claimed again by nobody since (the record is fenced by the token anyway).
     rows = [row for row in rows if row.status == Status.SENDING and row.attempts == tokens[row.pk]]
     if not rows:
         return {}
     customers = (
-        Customer.objects.filter(pk__in={row.customer_id for row in rows})
+        Customer.objects.filter(pk__any={row.customer_id for row in rows})
         .order_by()
         # Not the phone field: loading it parses every number (phonenumbers), a large share of a
         # message's cost. The phone comes as stored (E.164) in plain text instead, which is all

@@ -39,7 +39,7 @@ def bonus_balance(rows: list[Notification]) -> dict[int, dict | None]:
     """A bonus message tells the balance as it is when it goes (a coalesced message's events may
     be hours old, and points may have moved since): the events stay true, the balance is re-read."""
     balances = dict(
-        BonusAccount.objects.filter(customer_id__in={row.customer_id for row in rows}).values_list(
+        BonusAccount.objects.filter(customer_id__any={row.customer_id for row in rows}).values_list(
             "customer_id", "balance"
         )
     )
@@ -55,7 +55,7 @@ def not_returned(rows: list[Notification]) -> dict[int, dict | None]:
     accounts = {
         customer_id: (balance, last_purchase_at)
         for customer_id, balance, last_purchase_at in BonusAccount.objects.filter(
-            customer_id__in={row.customer_id for row in rows}
+            customer_id__any={row.customer_id for row in rows}
         ).values_list("customer_id", "balance", "last_purchase_at")
     }
     result = {}
@@ -72,13 +72,13 @@ def account_summary(rows: list[Notification]) -> dict[int, dict | None]:
     customer_ids = {row.customer_id for row in rows}
     accounts = {
         customer_id: (balance, tier)
-        for customer_id, balance, tier in BonusAccount.objects.filter(customer_id__in=customer_ids).values_list(
+        for customer_id, balance, tier in BonusAccount.objects.filter(customer_id__any=customer_ids).values_list(
             "customer_id", "balance", "tier__name"
         )
     }
     expiring = dict(
         BonusLot.objects.filter(
-            account__customer_id__in=customer_ids,
+            account__customer_id__any=customer_ids,
             remaining__gt=0,
             expires_at__gt=now,
             expires_at__lte=now + timedelta(days=30),
@@ -182,7 +182,7 @@ def offer(rows: list[Notification]) -> dict[int, dict | None]:
     keys = {
         str((row.context.get("offer") or {}).get("key")) for row in rows if (row.context.get("offer") or {}).get("key")
     }
-    states = {state.key: state for state in OfferState.objects.filter(key__in=keys)} if keys else {}
+    states = {state.key: state for state in OfferState.objects.filter(key__any=keys)} if keys else {}
     buyers = {row.customer_id for row in rows if (row.context.get("offer") or {}).get("until_purchase")}
     last_purchase = {}
     if buyers:

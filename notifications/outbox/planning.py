@@ -59,7 +59,7 @@ def suppressed_contacts(customers) -> set[tuple[str, str]]:
     if not emails and not phones:
         return set()
     rows = ContactSuppression.objects.filter(
-        Q(channel=Channel.EMAIL, address__in=emails) | Q(channel=Channel.SMS, address__in=phones)
+        Q(channel=Channel.EMAIL, address__any=emails) | Q(channel=Channel.SMS, address__any=phones)
     ).values_list("channel", "address")
     return set(rows.order_by())
 

@@ -126,7 +126,7 @@ class ContactLog:
             return
         rows = (
             Notification.objects.filter(
-                customer_id__in=list(customer_ids),
+                customer_id__any=list(customer_ids),
                 topic__counts_against_cap=True,
                 sent_at__gt=now - WEEK,
             )
