@@ -13,7 +13,7 @@ SHOWN = 5
 
 def campaign_results(campaigns: list[Campaign]) -> dict[int, dict[str, int]]:
     """Sent, opened and clicked per campaign in one query: each campaign's rows are one indexed
-    range of dedupe keys (notif_occasion_idx), labelled by the campaign they belong to."""
+    range of dedupe keys (notif_dedupe_key_once), labelled by the campaign they belong to."""
     if not campaigns:
         return {}
     ranges = Q()

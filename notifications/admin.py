@@ -381,7 +381,7 @@ class NotificationAdmin(StoreScopedMixin, CustomerSearchMixin, LargeTableAdmin):
         )
 
     def search_also(self, term):
-        # notif_occasion_idx serves the prefix; the provider's id is looked up through the delivery
+        # notif_dedupe_key_once serves the prefix; the provider's id is looked up through the delivery
         # events' index (the outbox keeps no index on it: every index slows its writes).
         by_provider_id = DeliveryEvent.objects.filter(message_id=term, notification__isnull=False)
         return Q(dedupe_key__startswith=term) | Q(

@@ -318,7 +318,7 @@ class Notification(models.Model):
     deadline = models.DateTimeField(_("deadline"))
     lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200)  # unique: see notif_dedupe_key_once
     provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body as sent"), blank=True)
@@ -342,14 +342,19 @@ class Notification(models.Model):
             ("view_why", _("Can see why a customer got (or did not get) each message")),
             ("view_sent_email", _("Can read the e-mails the file backend wrote")),
         ]
+        constraints = [
+            # One index serves both uses of the key: its uniqueness (nothing planned twice) and the
+            # look-up by prefix (LIKE 'prefix:%', a campaign's rows, whatever the database's
+            # collation). Every index costs each insert and each status change its own write.
+            models.UniqueConstraint(
+                fields=["dedupe_key"], name="notif_dedupe_key_once", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
         indexes = [
             models.Index(fields=["send_at"], condition=Q(status__in=["scheduled", "deferred"]), name="notif_due_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="notif_lease_idx"),
             models.Index(fields=["customer", "channel", "sent_at"], name="notif_cap_idx"),
             models.Index(fields=["status", "topic", "channel"], name="notif_admin_idx"),
-            # A fan-out finds the occasions an earlier run of the same campaign wrote by key prefix
-            # (LIKE 'prefix:%'), whatever the database's collation.
-            models.Index(fields=["dedupe_key"], name="notif_occasion_idx", opclasses=["varchar_pattern_ops"]),
             # Only letters have a batch: a partial index stays as small as the letters are few.
             models.Index(fields=["letter_batch"], condition=Q(letter_batch__isnull=False), name="notif_letter_idx"),
             # The admin's filter by reason: only rows with one are in it (suppressed, failed, deferred: a

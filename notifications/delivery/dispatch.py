@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 Status = Notification.Status
 Reason = Notification.Reason
 ON_TIME = datetime.timedelta(seconds=60)  # a row this close to its slot is inside it
+FAR = datetime.datetime.max.replace(tzinfo=datetime.UTC)  # no deadline: the first open slot, whenever it is
 # Channels that may stand in for one the customer can no longer get (consent, contact, bounce).
 FALLBACK_REASONS = {Reason.NO_CONSENT, Reason.NO_CONTACT, Reason.SUPPRESSED_CONTACT}
 # What deciding, rendering and sending a claimed row read of it (its customer and topic in full).
@@ -151,6 +152,16 @@ class _Batch:
         self.fresh = freshness.check_batch(rows)
         self._siblings: dict[str, set[tuple[int, str]]] | None = None
         self._rows = rows
+        self._slots: dict[tuple, datetime.datetime | None] = {}
+
+    def next_slot(self, now, zone, window, deadline, weekdays) -> datetime.datetime | None:
+        """``slots.next_slot`` from ``now``: computed once per zone, window and weekdays in a batch
+        (most of its rows share them), then held against each row's deadline."""
+        key = (zone, window, frozenset(weekdays or ()))
+        if key not in self._slots:
+            self._slots[key] = next_slot(earliest=now, zone=zone, window=window, deadline=FAR, weekdays=weekdays)
+        slot = self._slots[key]
+        return slot if slot is not None and slot <= deadline else None
 
     def count_send(self, row: Notification, channel: str, at: datetime.datetime) -> None:
         if row.topic.counts_against_cap:
@@ -216,7 +227,7 @@ def _deferral(row: Notification, batch: _Batch, *, channel: str, earliest, reaso
     return Outcome(row.pk, token, Status.DEFERRED, reason, send_at=slot, channel=channel)
 
 
-def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime) -> Outcome | tuple:
+def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime, language: str) -> Outcome | tuple:
     """The row's fate by the rules as they stand now: an Outcome, or (message, outcome-to-be) to send."""
     customer, topic = row.customer, row.topic
     preference = batch.preferences.get(customer.pk)
@@ -245,7 +256,7 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     window = window_for(topic, channel, preference)
     flexible = topic.urgency == Topic.Urgency.FLEXIBLE
     weekdays = preference.weekdays if preference and flexible else None
-    slot = next_slot(earliest=now, zone=customer.zone, window=window, deadline=row.deadline, weekdays=weekdays)
+    slot = batch.next_slot(now, customer.zone, window, row.deadline, weekdays)
     if slot is None and weekdays:  # no preferred weekday before the deadline: the last slot, as planned
         slot = last_slot(earliest=now, zone=customer.zone, window=window, deadline=row.deadline)
     if slot is None:
@@ -283,7 +294,6 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
         if not context and not isinstance(context, dict):  # None, or Stale(why)
             return done(Status.CANCELLED, Reason.STALE, detail=getattr(context, "reason", ""))
         row.context = context
-    language = _language(row, batch)
     row.channel = channel
     try:
         message = render(
@@ -353,11 +363,12 @@ def _deliver(claims: list[Claim], *, now: datetime.datetime) -> dict[str, int]:
         row.topic = topics[row.topic_id]
     batch = _Batch(rows, now)
     # Rendered language by language: switching the active translation costs more than a short template.
-    rows.sort(key=lambda row: (_language(row, batch), row.pk))
+    languages = {row.pk: _language(row, batch) for row in rows}
+    rows.sort(key=lambda row: (languages[row.pk], row.pk))
     decided = []
-    for language, group in groupby(rows, key=lambda row: _language(row, batch)):
+    for language, group in groupby(rows, key=lambda row: languages[row.pk]):
         with translation.override(language):
-            decided += [_decide(row, batch, tokens[row.pk], now) for row in group]
+            decided += [_decide(row, batch, tokens[row.pk], now, language) for row in group]
     outcomes = [item for item in decided if isinstance(item, Outcome)]
     to_send = [item for item in decided if not isinstance(item, Outcome)]
     letter_batch_id = None

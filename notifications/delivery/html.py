@@ -19,13 +19,13 @@ FOOTER_RULE = "—"  # render() separates the message from its footer with a par
 LINK = re.compile(r"(https?://[^\s<>\"]+[^\s<>\".,;:!?)\]])")
 
 
-def _linked(text: str) -> str:
+def _linked(text: str, color: str) -> str:
     """Escaped text whose http(s) addresses are links; each newline a line break."""
+    if "http" not in text:
+        return escape(text).replace("\n", "<br>\n")
     parts = LINK.split(text)
     html = [
-        f'<a href="{escape(part)}" style="color:{settings.BRAND_COLOR}">{escape(part)}</a>'
-        if index % 2
-        else escape(part)
+        f'<a href="{escape(part)}" style="color:{color}">{escape(part)}</a>' if index % 2 else escape(part)
         for index, part in enumerate(parts)
     ]
     return "".join(html).replace("\n", "<br>\n")
@@ -63,15 +63,16 @@ def email_html(message: Message, *, language: str) -> str:
         content, footer = paragraphs[:split], paragraphs[split + 1 :]
     else:
         content, footer = paragraphs, []
-    head, middle, before_footer, tail = _frame(language, settings.BRAND_NAME, settings.BRAND_COLOR)
+    color = settings.BRAND_COLOR
+    head, middle, before_footer, tail = _frame(language, settings.BRAND_NAME, color)
     return "".join(
         [
             head,
             escape(message.subject),
             middle,
-            "".join(f'<p style="margin:0 0 16px;">{_linked(paragraph)}</p>\n' for paragraph in content),
+            *(f'<p style="margin:0 0 16px;">{_linked(paragraph, color)}</p>\n' for paragraph in content),
             before_footer,
-            "".join(f'<p style="margin:0 0 8px;">{_linked(paragraph)}</p>\n' for paragraph in footer),
+            *(f'<p style="margin:0 0 8px;">{_linked(paragraph, color)}</p>\n' for paragraph in footer),
             tail,
         ]
     )

@@ -2,8 +2,10 @@
 else the BRAND_* settings (issue 17). The identities are few: read once per process and cached."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from config.table_cache import TableCache
 from notifications.models import SenderIdentity
@@ -40,7 +42,9 @@ def _identities() -> tuple[dict[int, Sender], dict[str, Sender]]:
 _SENDERS = TableCache("notifications.senders", _identities, models=(SenderIdentity,))
 
 
+@lru_cache(maxsize=1)
 def default_sender() -> Sender:
+    """The BRAND_* settings as a sender (built once: the dispatcher asks for it per message)."""
     return Sender(
         name=settings.BRAND_NAME,
         sms_sender_id=settings.BRAND_SMS_SENDER_ID,
@@ -55,3 +59,11 @@ def sender_for(customer) -> Sender:
     """The identity a message to ``customer`` goes out under (no query once the cache is warm)."""
     by_store, by_country = _SENDERS.get()
     return by_store.get(customer.home_store_id) or by_country.get((customer.country or "").upper()) or default_sender()
+
+
+def _settings_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith("BRAND_") or setting == "DEFAULT_FROM_EMAIL":
+        default_sender.cache_clear()
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="notifications.delivery.identity")
