@@ -153,6 +153,7 @@ class _Batch:
         self._siblings: dict[str, set[tuple[int, str]]] | None = None
         self._rows = rows
         self._slots: dict[tuple, datetime.datetime | None] = {}
+        self.rendered: dict[tuple, str] = {}  # texts rendered once per distinct input (rendering.render's memo)
 
     def next_slot(self, now, zone, window, deadline, weekdays) -> datetime.datetime | None:
         """``slots.next_slot`` from ``now``: computed once per zone, window and weekdays in a batch
@@ -297,7 +298,11 @@ def _decide(row: Notification, batch: _Batch, token: int, now: datetime.datetime
     row.channel = channel
     try:
         message = render(
-            row, template=pick_template(batch.templates, row, language), language=language, preference=preference
+            row,
+            template=pick_template(batch.templates, row, language),
+            language=language,
+            preference=preference,
+            memo=batch.rendered,
         )
     except RenderError as exc:
         return done(Status.SUPPRESSED, exc.reason, detail=exc.detail)

@@ -1,10 +1,12 @@
 """Turning an outbox row into the message a channel sends: template, brand, contact, unsubscribe."""
 
 from contextlib import nullcontext
+from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
 from django.template import Context, Template
+from django.template.base import TextNode, Variable, VariableNode
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -153,8 +155,54 @@ def _compiled(source: str) -> Template:
     return Template(source)
 
 
-def render(notification: Notification, *, template: MessageTemplate | None, language: str, preference=None) -> Message:
-    """Render in the customer's language; refuse a message without sender, contact or unsubscribe."""
+# Context values a memoised render may be keyed by (a model instance, say, is not: its fields may differ).
+PLAIN = (str, int, float, bool, type(None), Decimal)
+
+
+@lru_cache(maxsize=512)
+def _inputs(source: str) -> tuple[str, ...] | None:
+    """The context names a template's output depends on, when it depends on nothing else: text and
+    variables whose filters take constants (no tags). None for any other template."""
+    names = []
+    for node in _compiled(source).nodelist:
+        if isinstance(node, TextNode):
+            continue
+        if not isinstance(node, VariableNode):
+            return None
+        expression = node.filter_expression
+        if any(is_variable for _filter, arguments in expression.filters for is_variable, _value in arguments):
+            return None
+        if isinstance(expression.var, Variable) and expression.var.lookups:
+            names.append(expression.var.lookups[0])
+    return tuple(names)
+
+
+def _render_text(source: str, context: dict, memo: dict | None) -> str:
+    """A template's text with ``context``; with a ``memo`` (one dispatch batch's), each distinct
+    input is rendered once: a subject such as "{{ title }}" is the same for a whole campaign."""
+    names = _inputs(source) if memo is not None else None
+    if names is not None:
+        values = tuple(context.get(name) for name in names)
+        if all(type(value) in PLAIN for value in values):
+            key = (source, translation.get_language(), values)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _compiled(source).render(Context(context, autoescape=False)).strip()
+            return text
+    return _compiled(source).render(Context(context, autoescape=False)).strip()
+
+
+def render(
+    notification: Notification,
+    *,
+    template: MessageTemplate | None,
+    language: str,
+    preference=None,
+    memo: dict | None = None,
+) -> Message:
+    """Render in the customer's language; refuse a message without sender, contact or unsubscribe.
+
+    ``memo``: a dict the caller keeps for a batch of messages (see ``_render_text``)."""
     if template is None:
         raise RenderError(Notification.Reason.NO_TEMPLATE, f"{notification.topic.code}/{notification.channel}")
     customer = notification.customer
@@ -197,8 +245,8 @@ def render(notification: Notification, *, template: MessageTemplate | None, lang
                     }
                     for event in notification.context["events"]
                 ]
-            body = _compiled(template.body).render(Context(context, autoescape=False)).strip()
-            subject = _compiled(template.subject).render(Context(context, autoescape=False)).strip()
+            body = _render_text(template.body, context, memo)
+            subject = _render_text(template.subject, context, memo)
         contact = phrases["contact"] % {
             "brand": sender.name,
             "phone": sender.support_phone,
