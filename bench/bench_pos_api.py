@@ -73,6 +73,9 @@ def prepare() -> tuple[str, list[str]]:
         started = time.perf_counter()
         manage("seed_demo", "--customers", str(CUSTOMERS - have))
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    # The planner's statistics as autovacuum keeps them in production (it is off on some machines here,
+    # and each run adds thousands of waiting messages the previous statistics never saw).
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "ANALYZE"], check=True)
     store = shell("from crm.models import Store; print(Store.objects.order_by('code').first().code)")
     key = manage("create_pos_key", store).strip()
     cards = json.loads(
