@@ -1,5 +1,6 @@
 """The Celery app: configured from Django settings (``CELERY_*``), tasks autodiscovered."""
 
+import gc
 import logging
 import os
 
@@ -40,8 +41,11 @@ def warm_up(**kwargs) -> None:
     """What a worker loads once before its first task (before forking its pool, which inherits it).
 
     The message links are reversed through the URLconf, whose first use imports every app's views
-    and the API (a few hundred milliseconds): paid here, not by the first batch of messages.
+    and the API (a few hundred milliseconds): paid here, not by the first batch of messages. Then,
+    as the web processes do (deploy/gunicorn.conf.py), what is loaded is frozen out of the cycle
+    collector's reach, so its collections walk only what tasks make.
     """
     from django.urls import get_resolver
 
     get_resolver().reverse_dict  # noqa: B018 - imports the URLconf and builds what reverse() reads
+    gc.freeze()

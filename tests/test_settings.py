@@ -86,3 +86,20 @@ def test_each_kind_of_work_has_its_queue():
     for name in ("dispatch", "inbound", "maintenance"):
         assert f"-Q {name} " in procfile
     assert "gunicorn config.wsgi" in procfile and procfile.count("celery -A config beat") == 1
+
+
+def test_a_worker_loads_the_urlconf_and_freezes_it_before_its_first_task():
+    import gc
+
+    from celery.signals import worker_init
+    from django.urls import get_resolver
+
+    from config.celery import warm_up
+
+    assert any(receiver() is warm_up for _key, receiver in worker_init.receivers)
+    try:
+        warm_up()
+        assert get_resolver()._populated  # the first message's links need no import
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
