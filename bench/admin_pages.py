@@ -168,10 +168,10 @@ def seed() -> None:
         "notifications_preference",
         """
         INSERT INTO notifications_preference (preferred_channels, weekdays, max_per_week, language, badge, updated_at,
-            customer_id, messenger, messenger_link_code, telegram_chat_id)
+            customer_id, messenger, messenger_link_code, telegram_chat_id, ignored_topics, learn_send_time, learned_from)
         SELECT '{}', '[]', '{}', '',
             (ARRAY['full','full','email_only','sms_only','service_only','service_only','none'])[1 + g %% 7], now(),
-            %(first)s + g - 1, '', '', ''
+            %(first)s + g - 1, '', '', '', '{}', true, 0
         FROM generate_series(1::bigint, %(c)s) g
         """,
         params,
