@@ -9,7 +9,9 @@ import subprocess
 import sys
 
 here = pathlib.Path(__file__).parent
-benches = sorted(here.glob("bench_*.py"))
+# The POS latency first: the others bulk-load millions of rows into the same PostgreSQL, whose
+# flushing would otherwise be measured as the till's wait (a shop's server is not seeding at opening).
+benches = sorted(here.glob("bench_*.py"), key=lambda path: (path.stem != "bench_pos_api", path.stem))
 if not benches:
     print("no benchmarks yet")
 failed = []
