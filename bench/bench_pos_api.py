@@ -63,27 +63,24 @@ def shell(code: str) -> str:
     return manage("shell", "-c", code).strip().splitlines()[-1]
 
 
+DB_NAME = DB_URL.rsplit("/", 1)[1]
+
+
+def psql(sql: str, *, database: str = "postgres") -> bool:
+    """One statement as the server's superuser; whether it succeeded."""
+    command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-qc", sql]
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
 def prepare() -> tuple[str, list[str]]:
-    name = DB_URL.rsplit("/", 1)[1]
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], capture_output=True)
+    name = DB_NAME
+    psql(f"CREATE DATABASE {name}")  # fails harmlessly when it exists
     # As the README's production section sets PostgreSQL up: full-page images in the WAL compressed.
     # A sale dirties a dozen scattered pages (the account, index leaves); the first write to each after
     # a checkpoint logs the whole page, and uncompressed that WAL tripled the p99 after each checkpoint.
     # Set on this database only (the machine's server keeps its own configuration for everything else).
-    for method in ("lz4", "on"):
-        done = subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-qc",
-                f"ALTER DATABASE {name} SET wal_compression = '{method}'",
-            ],
-            capture_output=True,
-        )
-        if done.returncode == 0:
+    for method in ("lz4", "on"):  # lz4 where the server was built with it
+        if psql(f"ALTER DATABASE {name} SET wal_compression = '{method}'"):
             break
     manage("migrate", "--noinput")
     have = int(shell("from crm.models import Customer; print(Customer.objects.count())"))
@@ -95,10 +92,10 @@ def prepare() -> tuple[str, list[str]]:
     # The planner's statistics and the tables' hint bits as autovacuum keeps them in production (it is
     # off on some machines here; each run adds thousands of waiting messages the previous statistics
     # never saw, and a freshly seeded table's first readers would each dirty its pages).
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "VACUUM ANALYZE"], check=True)
+    psql("VACUUM ANALYZE", database=name)
     # And a checkpoint now: the seeding's and the previous benchmarks' bulk writes (a million outbox
     # rows) are flushed before the measurement, not during it, as they would be long before a shop opens.
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "CHECKPOINT"], check=True)
+    psql("CHECKPOINT", database=name)
     store = shell("from crm.models import Store; print(Store.objects.order_by('code').first().code)")
     key = manage("create_pos_key", store).strip()
     cards = json.loads(
@@ -226,7 +223,7 @@ def main() -> None:
         load(key, cards, rate=min(RATE, 100), seconds=3, tag=f"warm{run}")  # connections, caches, JIT of plans
         # Statistics that have seen the outbox and the idempotency keys with rows in them (a fresh
         # database's were taken while they were empty), as autovacuum would have them by now.
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB_URL.rsplit("/", 1)[1], "-qc", "ANALYZE"])
+        psql("ANALYZE", database=DB_NAME)
         latencies, errors, wall = load(key, cards, rate=RATE, seconds=SECONDS, tag=run)
     finally:
         server.terminate()

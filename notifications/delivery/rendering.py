@@ -180,16 +180,24 @@ def _inputs(source: str) -> tuple[str, ...] | None:
 def _render_text(source: str, context: dict, memo: dict | None) -> str:
     """A template's text with ``context``; with a ``memo`` (one dispatch batch's), each distinct
     input is rendered once: a subject such as "{{ title }}" is the same for a whole campaign."""
-    names = _inputs(source) if memo is not None else None
-    if names is not None:
-        values = tuple(context.get(name) for name in names)
-        if all(type(value) in PLAIN for value in values):
-            key = (source, translation.get_language(), values)
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = _compiled(source).render(Context(context, autoescape=False)).strip()
-            return text
-    return _compiled(source).render(Context(context, autoescape=False)).strip()
+    key = _memo_key(source, context) if memo is not None else None
+    if key is not None and key in memo:
+        return memo[key]
+    text = _compiled(source).render(Context(context, autoescape=False)).strip()
+    if key is not None:
+        memo[key] = text
+    return text
+
+
+def _memo_key(source: str, context: dict) -> tuple | None:
+    """What the text depends on, when that is plain values only (else None: not memoised)."""
+    names = _inputs(source)
+    if names is None:
+        return None
+    values = tuple(context.get(name) for name in names)
+    if not all(type(value) in PLAIN for value in values):
+        return None
+    return source, translation.get_language(), values
 
 
 def render(

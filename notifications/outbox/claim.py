@@ -144,16 +144,19 @@ def record(outcomes: list[Outcome], *, now: datetime.datetime) -> set[int]:
 
 def _row(outcome: Outcome) -> dict:
     """One outcome as the JSON object RECORD_SQL reads (a missing key reads as NULL: keep the value)."""
-    row = {"id": outcome.id, "token": outcome.token, "status": outcome.status, "reason": outcome.reason}
-    row["detail"] = outcome.detail or ""
-    for column in OPTIONAL:
+    row = {"id": outcome.id, "token": outcome.token}
+    for column, _kind, _keep in COLUMNS:
         value = getattr(outcome, column)
-        if value is not None:
-            row[column] = value[:255] if column in ("subject", "provider_message_id") else value
+        if column == "detail":
+            value = value or ""
+        elif value is None:
+            continue
+        elif column in ("subject", "provider_message_id"):
+            value = value[:255]
+        row[column] = value
     return row
 
 
-OPTIONAL = [column for column, _kind, keep in COLUMNS if keep]
 RECORD_SQL = (
     f"UPDATE {TABLE} AS n SET "
     + ", ".join(
