@@ -161,8 +161,16 @@ def load(key: str, cards: list[str], *, rate: float, seconds: float, tag: str) -
     lock = threading.Lock()
     rng = random.Random(tag)
 
+    connected = threading.Barrier(SENDERS + 1)
+
     def sender():
+        # A till's connection is open and kept alive before the measured sales: one request on it first.
+        # (A connection gunicorn has accepted but not yet read from holds one of its worker's threads
+        # until the first bytes come, so 48 connections opened at once stall the first sales behind them.)
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        connected.wait()
         while True:
             item = schedule.get()
             if item is None:
@@ -198,6 +206,7 @@ def load(key: str, cards: list[str], *, rate: float, seconds: float, tag: str) -
     threads = [threading.Thread(target=sender, daemon=True) for _ in range(SENDERS)]
     for thread in threads:
         thread.start()
+    connected.wait()
     start = time.perf_counter() + 0.5
     for number in range(total):
         schedule.put((start + number / rate, number, rng.choice(cards), rng.randint(100, 20000)))

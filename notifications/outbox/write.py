@@ -137,14 +137,17 @@ class _Facts:
     preference: Preference | None
     book: ConsentBook
     suppressed: set
-    may_coalesce: bool = True  # whether a row of this topic waits for this customer (False: nothing to join)
+    # The rows of this topic still waiting for this customer (scheduled, never attempted, due from
+    # now on), each {id, channel, send_at, dedupe_key, context}, locked for this transaction;
+    # None where the facts did not look (coalescing then looks itself).
+    waiting: list[dict] | None = None
 
 
 def _planning_facts(customer: Customer, topic: Topic, now: datetime.datetime) -> _Facts:
     """What planning reads of the customer, in one query on PostgreSQL (the POS sale's budget):
-    their preference, consent book, suppressed contact points, and whether a message of this
-    topic still waits for them, due now or later (else coalescing has nothing to join: new rows
-    are never due before now, and it locks nothing)."""
+    their preference, consent book, suppressed contact points, and the messages of this topic
+    still waiting for them, locked, that coalescing may join (new rows are never due before now,
+    so rows due earlier are left to the dispatcher)."""
     if connection.vendor != "postgresql":
         return _Facts(
             Preference.objects.filter(customer=customer).first(),
@@ -166,9 +169,9 @@ def _planning_facts(customer: Customer, topic: Topic, now: datetime.datetime) ->
         row = cursor.fetchone()
     split = len(Preference._meta.concrete_fields)
     preference = from_row(Preference, row[:split]) if row[0] is not None else None
-    consent, suppressed, waiting = row[split:]
-    consent, suppressed = (map(_json, consent), map(_json, suppressed))
+    consent, suppressed, waiting = (map(_json, column) for column in row[split:])
     book = ConsentBook([ConsentEvent(**event, topic=topic_by_id(event["topic_id"])) for event in consent])
+    waiting = [{**item, "send_at": datetime.datetime.fromisoformat(item["send_at"])} for item in waiting]
     return _Facts(preference, book, {(item["channel"], item["address"]) for item in suppressed}, waiting)
 
 
@@ -187,8 +190,10 @@ def _facts_sql() -> str:
         "ARRAY(SELECT jsonb_build_object('channel', s.channel, 'address', s.address) "
         "FROM notifications_contactsuppression s WHERE (s.channel = 'email' AND s.address = %(email)s) "
         "OR (s.channel = 'sms' AND s.address = %(phone)s)), "
-        "%(coalesce)s AND EXISTS (SELECT 1 FROM notifications_notification n WHERE n.customer_id = c.id "
-        "AND n.topic_id = %(topic)s AND n.status = 'scheduled' AND n.attempts = 0 AND n.send_at >= %(now)s) "
+        "ARRAY(SELECT jsonb_build_object('id', n.id, 'channel', n.channel, 'send_at', n.send_at, "
+        "'dedupe_key', n.dedupe_key, 'context', n.context) FROM notifications_notification n "
+        "WHERE %(coalesce)s AND n.customer_id = c.id AND n.topic_id = %(topic)s AND n.status = 'scheduled' "
+        "AND n.attempts = 0 AND n.send_at >= %(now)s ORDER BY n.id FOR UPDATE OF n) "
         "FROM (SELECT %(customer)s::bigint AS id) c LEFT JOIN notifications_preference p ON p.customer_id = c.id"
     )
 
@@ -243,10 +248,8 @@ def notify(
     )
     if not rows:
         return []
-    if (
-        topic.coalesce and facts.may_coalesce
-    ):  # the row joined stays locked until this occasion's rows are written (caller's transaction)
-        _coalesce(rows, occasion=dedupe_key, now=now, new_occasion=new_occasion)
+    if topic.coalesce and facts.waiting != []:
+        _coalesce(rows, occasion=dedupe_key, now=now, new_occasion=new_occasion, waiting=facts.waiting)
     _write_rows(rows, now)
     if new_occasion:
         return rows
@@ -265,60 +268,83 @@ def _event_of(context: dict, occasion: str) -> dict:
     }
 
 
-def _joined_context(target: Notification, context: dict, occasion: str) -> dict | None:
-    """The target's context with this occasion's event added; None when it is in there already."""
-    events = target.context.get("events") or [_event_of(target.context, occasion_of(target.dedupe_key))]
+def _joined_context(target: dict, context: dict, occasion: str) -> dict | None:
+    """The waiting row's context with this occasion's event added; None when it is in there already."""
+    joined = target["context"]
+    events = joined.get("events") or [_event_of(joined, occasion_of(target["dedupe_key"]))]
     if any(event["occasion"] == occasion for event in events):
         return None
     events = [*events, _event_of(context, occasion)]
     return {
-        **target.context,
+        **joined,
         "events": events,
         "count": len(events),
         "points": sum(event["points"] for event in events),
         # The balance after the latest event; the bonus_balance freshness check renders the one at send time.
-        "balance": context.get("balance", target.context.get("balance")),
+        "balance": context.get("balance", joined.get("balance")),
         "transaction_ids": [tx for event in events for tx in event["transaction_ids"]],
     }
 
 
-def _coalesce(rows: list[Notification], *, occasion: str, now: datetime.datetime, new_occasion: bool = False) -> None:
+def _coalesce(
+    rows: list[Notification],
+    *,
+    occasion: str,
+    now: datetime.datetime,
+    new_occasion: bool = False,
+    waiting: list[dict] | None = None,
+) -> None:
     """Fold this occasion into a row already waiting for the same customer, topic, channel and slot.
 
     The joined row's context collects the events (each with its points, receipt and transactions),
     their count and the total points. The occasion still gets its own row, cancelled as coalesced
     and naming the row it joined, so its dedupe key stays taken and a replay changes nothing. Only a
-    row no dispatcher has claimed yet (scheduled, never attempted) is joined, and under its row lock,
-    so a message being sent never changes under its sender; a concurrent twin of the same event finds
-    it in the events and adds nothing.
+    row no dispatcher has claimed yet (scheduled, never attempted) is joined, and under its row lock
+    (taken by the planning facts' query, ``waiting``, or here), so a message being sent never
+    changes under its sender; a concurrent twin of the same event finds it in the events and adds
+    nothing.
     """
-    waiting = [row for row in rows if row.status == Status.SCHEDULED]
-    if not waiting:
+    new = [row for row in rows if row.status == Status.SCHEDULED]
+    if not new:
         return
     if not new_occasion and Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in rows]).exists():
         return  # a replay: the insert writes nothing either
-    targets = list(
-        Notification.objects.select_for_update()
-        .filter(
-            customer_id=waiting[0].customer_id,
-            topic_id=waiting[0].topic_id,
-            status=Status.SCHEDULED,
-            attempts=0,
-            channel__in={row.channel for row in waiting},
-            send_at__in={row.send_at for row in waiting},
+    if waiting is None:
+        waiting = list(
+            Notification.objects.select_for_update()
+            .filter(
+                customer_id=new[0].customer_id,
+                topic_id=new[0].topic_id,
+                status=Status.SCHEDULED,
+                attempts=0,
+                channel__in={row.channel for row in new},
+                send_at__in={row.send_at for row in new},
+            )
+            .order_by("pk")
+            .values("id", "channel", "send_at", "dedupe_key", "context")
         )
-        .order_by("pk")
-    )
     joined = {}
-    for row in waiting:
-        target = next((t for t in targets if (t.channel, t.send_at) == (row.channel, row.send_at)), None)
+    for row in new:
+        target = next((t for t in waiting if (t["channel"], t["send_at"]) == (row.channel, row.send_at)), None)
         if target is None:
             continue
         context = _joined_context(target, row.context, occasion)
         if context is not None:
-            target.context, target.updated_at = context, now
-            joined[target.pk] = target
+            target["context"] = joined[target["id"]] = context
         row.status, row.reason = Status.CANCELLED, Reason.COALESCED
-        row.detail = f"coalesced into notification {target.pk}"
+        row.detail = f"coalesced into notification {target['id']}"
     if joined:
-        Notification.objects.bulk_update(list(joined.values()), ["context", "updated_at"])
+        _save_contexts(joined, now)
+
+
+def _save_contexts(contexts: dict[int, dict], now: datetime.datetime) -> None:
+    """The joined rows' new contexts in one statement (the ORM's bulk_update costs a sale ~0.5 ms to build)."""
+    context, updated_at = (Notification._meta.get_field(name) for name in ("context", "updated_at"))
+    cases = " ".join(["WHEN %s THEN %s"] * len(contexts))
+    params = [value for pk, new in contexts.items() for value in (pk, context.get_db_prep_save(new, connection))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Notification._meta.db_table} SET context = CASE id {cases} END, updated_at = %s "
+            f"WHERE id IN ({', '.join(['%s'] * len(contexts))})",
+            [*params, updated_at.get_db_prep_save(now, connection), *contexts],
+        )

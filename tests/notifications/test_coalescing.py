@@ -7,12 +7,15 @@ it is at send time.
 """
 
 import datetime
+import threading
 import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
 import pytest
 from django.apps import apps
 from django.core import mail
+from django.db import connection
 from django.template import Context, Template
 
 from loyalty.services import points_adjust
@@ -20,6 +23,7 @@ from notifications.defaults import TEMPLATES
 from notifications.delivery.rendering import counted
 from notifications.models import MessageTemplate, Notification, Topic
 from notifications.outbox import claim as outbox
+from notifications.outbox import write
 from notifications.outbox.write import notify
 from notifications.preferences.services import preference_update
 from tests.loyalty.factories import purchase
@@ -173,3 +177,40 @@ def test_the_migration_updates_unedited_bonus_templates_and_a_single_event_reads
     assert Template(TEMPLATES["bonus-debited"][2]).render(ctx).strip() == (
         "-12 points, balance 340. Not you? Call +372 600 0000"
     )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # topics come from a data migration
+def test_a_sale_holds_the_waiting_message_it_will_join_from_the_moment_it_reads_it(
+    night_owl, time_machine, monkeypatch
+):
+    """The sale's planning query locks the rows it may join: a dispatcher claiming while the sale
+    plans skips them (SKIP LOCKED) instead of sending a message the sale is about to change, and
+    claims the row with both events once the sale has committed."""
+    [first] = purchases_at_night(night_owl, time_machine, amounts=("10",))
+    planning, release = threading.Event(), threading.Event()
+    plan = write._outbox_rows
+
+    def plan_slowly(**kwargs):  # the sale has read the waiting row; it has not written yet
+        planning.set()
+        release.wait(timeout=30)
+        return plan(**kwargs)
+
+    monkeypatch.setattr(write, "_outbox_rows", plan_slowly)
+
+    def sale():
+        try:
+            purchase(night_owl, amount="15")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(sale)
+        assert planning.wait(timeout=30)
+        assert outbox.claim(now=EIGHT, limit=10) == []  # locked by the sale, not waited for
+        release.set()
+        running.result(timeout=30)
+
+    [claim] = outbox.claim(now=EIGHT, limit=10)
+    assert claim.id == first.pk
+    first.refresh_from_db()
+    assert (first.status, first.context["count"], first.context["points"]) == ("sending", 2, 25)
