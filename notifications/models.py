@@ -354,6 +354,11 @@ class Notification(models.Model):
             models.Index(fields=["send_at"], condition=Q(status__in=["scheduled", "deferred"]), name="notif_due_idx"),
             models.Index(fields=["lease_until"], condition=Q(status="sending"), name="notif_lease_idx"),
             models.Index(fields=["customer", "channel", "sent_at"], name="notif_cap_idx"),
+            # A customer's messages still waiting, by topic: what a sale looks for to coalesce into, a
+            # consent change or a re-plan to change. Only waiting rows are in it, so it stays small,
+            # and the planner takes it whatever its statistics say (with the two above, it combined the
+            # customer's rows with every waiting row of the topic: thousands of index entries per sale).
+            models.Index(fields=["customer", "topic"], condition=Q(status="scheduled"), name="notif_waiting_idx"),
             models.Index(fields=["status", "topic", "channel"], name="notif_admin_idx"),
             # Only letters have a batch: a partial index stays as small as the letters are few.
             models.Index(fields=["letter_batch"], condition=Q(letter_batch__isnull=False), name="notif_letter_idx"),
