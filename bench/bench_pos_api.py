@@ -9,7 +9,9 @@ a Redis cache, as the README's production section sets it up.
 Load is open-loop: requests are sent on a fixed schedule of BENCH_RATE per second (default 200)
 for BENCH_SECONDS (default 20), whatever the server's pace, and each latency counts from the
 request's scheduled time, so a slow server shows as a long tail, not as a slower client. Each
-purchase is a new receipt of a random card among 20,000, with its own Idempotency-Key.
+purchase is a new receipt of a random card among 20,000, with its own Idempotency-Key, sent on one
+of BENCH_SENDERS connections opened (and used once) before the measured seconds, as tills behind a
+balancer keep theirs. The messages earlier runs left waiting count as sent before a run starts.
 
 Prints the rate achieved, p50/p95/p99 (target: p99 ≤ 50 ms at 200/s) and the SQL statements one
 purchase sends (target ≤ 8), measured in-process against the same database.
