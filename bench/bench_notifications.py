@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,18 +191,22 @@ def ours_dispatch(round_number: int) -> dict:
     }
 
 
+@contextmanager
+def peer_as_shipped():
+    """post-office with its own defaults (no Celery) while inside, still sending nothing."""
+    settings.POST_OFFICE = {"BACKENDS": tuned_settings["BACKENDS"], "CELERY_ENABLED": False}
+    try:
+        yield
+    finally:
+        settings.POST_OFFICE = tuned_settings
+
+
 def peer_dispatch(messages: int, *, tuned: bool) -> dict:
     checkpoint()
     if tuned:
         return peer.dispatch_rate(messages)
-    settings.POST_OFFICE = {
-        "BACKENDS": tuned_settings["BACKENDS"],
-        "CELERY_ENABLED": False,
-    }  # as shipped, sending nothing
-    try:
+    with peer_as_shipped():
         return peer.dispatch_rate(messages)
-    finally:
-        settings.POST_OFFICE = tuned_settings
 
 
 def median(results: list[dict], key: str = "per_second") -> float:
@@ -276,9 +281,8 @@ with transaction.atomic():
     notify_many(customers=due, topic="service", context={"title": "Bench", "text": "x"}, dedupe_prefix=f"{run}-p")
 ours_parallel = drain_in_parallel(2)
 forget(mark)
-settings.POST_OFFICE = {"BACKENDS": tuned_settings["BACKENDS"], "CELERY_ENABLED": False}
-peer_parallel = peer.dispatch_rate(sent, processes=2)
-settings.POST_OFFICE = tuned_settings
+with peer_as_shipped():
+    peer_parallel = peer.dispatch_rate(sent, processes=2)
 peer.cleanup()
 print(f"== dispatch of {sent} due e-mails, two processes each (the Procfile's worker concurrency)")
 print(
